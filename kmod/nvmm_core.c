@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nvmm.ko: the /dev/nvmm device, its owners, machines and VCPUs.
+ *
+ * Everything here is architecture-neutral; the hardware work is done by the
+ * backend chosen at load time (nvmm_x86_svm.c or nvmm_x86_vmx.c).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/pid.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/timekeeping.h>
+#include <linux/capability.h>
+
+#include "nvmm_internal.h"
+
+const struct nvmm_impl *nvmm_impl;
+
+static struct nvmm_machine machines[NVMM_MAX_MACHINES];
+
+struct page *nvmm_alloc_page(void)
+{
+	struct page *page;
+
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (page)
+		atomic_long_inc(&nvmm_stats.pages);
+	return page;
+}
+
+void nvmm_free_page(struct page *page)
+{
+	if (!page)
+		return;
+	__free_page(page);
+	atomic_long_dec(&nvmm_stats.pages);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Lookups. */
+
+/*
+ * Take a machine for an operation of @owner. Returns with the machine lock
+ * held (for writing if @writer) or an error pointer: -ENOENT when there is
+ * no such machine, -EPERM when it belongs to another owner or process.
+ */
+static struct nvmm_machine *nvmm_machine_get(struct nvmm_owner *owner,
+					     nvmm_machid_t machid, bool writer)
+{
+	struct nvmm_machine *mach;
+	int err;
+
+	if (machid >= NVMM_MAX_MACHINES)
+		return ERR_PTR(-EINVAL);
+	mach = &machines[array_index_nospec(machid, NVMM_MAX_MACHINES)];
+
+	if (writer)
+		down_write(&mach->lock);
+	else
+		down_read(&mach->lock);
+
+	if (!mach->present)
+		err = -ENOENT;
+	else if (mach->owner != owner || mach->mm != current->mm)
+		err = -EPERM;
+	else
+		return mach;
+
+	if (writer)
+		up_write(&mach->lock);
+	else
+		up_read(&mach->lock);
+	return ERR_PTR(err);
+}
+
+static void nvmm_machine_put(struct nvmm_machine *mach, bool writer)
+{
+	if (writer)
+		up_write(&mach->lock);
+	else
+		up_read(&mach->lock);
+}
+
+/* With the machine held: take a VCPU, its mutex held on success. */
+static struct nvmm_cpu *nvmm_vcpu_get(struct nvmm_machine *mach,
+				      nvmm_cpuid_t cpuid)
+{
+	struct nvmm_cpu *vcpu;
+
+	if (cpuid >= NVMM_MAX_VCPUS)
+		return ERR_PTR(-EINVAL);
+	vcpu = &mach->cpus[array_index_nospec(cpuid, NVMM_MAX_VCPUS)];
+	mutex_lock(&vcpu->lock);
+	if (!vcpu->present) {
+		mutex_unlock(&vcpu->lock);
+		return ERR_PTR(-ENOENT);
+	}
+	return vcpu;
+}
+
+static void nvmm_vcpu_put(struct nvmm_cpu *vcpu)
+{
+	mutex_unlock(&vcpu->lock);
+}
+
+/* -------------------------------------------------------------------------- */
+/* VCPUs. */
+
+/*
+ * nvmm_pub_lock guards what mmap(2) of a comm page looks at: a machine's
+ * present/owner/mm and a VCPU's present/comm_page. mmap runs under the
+ * mmap_lock, which the run path takes with machine->lock held, so mmap must
+ * not take machine->lock itself. Writers hold both.
+ */
+static DEFINE_SPINLOCK(nvmm_pub_lock);
+
+static int nvmm_vcpu_alloc(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+{
+	struct page *page;
+	int ret;
+
+	page = nvmm_alloc_page();
+	if (!page)
+		return -ENOMEM;
+	vcpu->comm = page_address(page);
+
+	ret = nvmm_impl->vcpu_create(mach, vcpu);
+	if (ret) {
+		vcpu->comm = NULL;
+		nvmm_free_page(page);
+		return ret;
+	}
+	spin_lock(&nvmm_pub_lock);
+	vcpu->comm_page = page;
+	vcpu->present = true;
+	spin_unlock(&nvmm_pub_lock);
+	atomic_inc(&mach->ncpus);
+	atomic_long_inc(&nvmm_stats.vcpus);
+	return 0;
+}
+
+/* With the VCPU's mutex held. */
+static void nvmm_vcpu_free(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+{
+	struct page *page = vcpu->comm_page;
+
+	spin_lock(&nvmm_pub_lock);
+	vcpu->present = false;
+	vcpu->comm_page = NULL;
+	spin_unlock(&nvmm_pub_lock);
+
+	nvmm_impl->vcpu_destroy(mach, vcpu);
+	/* A process may still map the page: its mapping holds its own ref. */
+	vcpu->comm = NULL;
+	nvmm_free_page(page);
+	atomic_dec(&mach->ncpus);
+	atomic_long_dec(&nvmm_stats.vcpus);
+}
+
+static int nvmm_vcpu_create(struct nvmm_owner *owner,
+			    struct nvmm_ioc_vcpu_create *args)
+{
+	struct nvmm_machine *mach;
+	struct nvmm_cpu *vcpu;
+	int ret;
+
+	mach = nvmm_machine_get(owner, args->machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+
+	/* VCPU ids are 0..max_vcpus-1: an id past that is past the limit. */
+	if (args->cpuid >= NVMM_MAX_VCPUS) {
+		ret = -ENOBUFS;
+		goto out;
+	}
+	vcpu = &mach->cpus[array_index_nospec(args->cpuid, NVMM_MAX_VCPUS)];
+	mutex_lock(&vcpu->lock);
+	if (vcpu->present)
+		ret = -EBUSY;
+	else
+		ret = nvmm_vcpu_alloc(mach, vcpu);
+	mutex_unlock(&vcpu->lock);
+out:
+	nvmm_machine_put(mach, false);
+	return ret;
+}
+
+static int nvmm_vcpu_destroy(struct nvmm_owner *owner,
+			     struct nvmm_ioc_vcpu_destroy *args)
+{
+	struct nvmm_machine *mach;
+	struct nvmm_cpu *vcpu;
+
+	mach = nvmm_machine_get(owner, args->machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	vcpu = nvmm_vcpu_get(mach, args->cpuid);
+	if (!IS_ERR(vcpu)) {
+		nvmm_vcpu_free(mach, vcpu);
+		nvmm_vcpu_put(vcpu);
+	}
+	nvmm_machine_put(mach, false);
+	return PTR_ERR_OR_ZERO(vcpu);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Machines. */
+
+/* With the machine's lock held for writing. */
+static void nvmm_machine_free(struct nvmm_machine *mach)
+{
+	unsigned int i;
+
+	spin_lock(&nvmm_pub_lock);
+	WRITE_ONCE(mach->present, false);
+	spin_unlock(&nvmm_pub_lock);
+
+	for (i = 0; i < NVMM_MAX_VCPUS; i++) {
+		struct nvmm_cpu *vcpu = &mach->cpus[i];
+
+		mutex_lock(&vcpu->lock);
+		if (vcpu->present)
+			nvmm_vcpu_free(mach, vcpu);
+		mutex_unlock(&vcpu->lock);
+		mutex_destroy(&vcpu->lock);
+	}
+	nvmm_impl->machine_destroy(mach);
+	kvfree(mach->cpus);
+	mach->cpus = NULL;
+	mmdrop(mach->mm);
+	mach->mm = NULL;
+	put_pid(mach->pid);
+	mach->pid = NULL;
+	WRITE_ONCE(mach->owner, NULL);
+	atomic_long_dec(&nvmm_stats.machines);
+}
+
+/* With the machine's lock held for writing. */
+static int nvmm_machine_setup(struct nvmm_machine *mach,
+			      struct nvmm_owner *owner)
+{
+	unsigned int i;
+	int ret;
+
+	mach->cpus = kvcalloc(NVMM_MAX_VCPUS, sizeof(*mach->cpus),
+			      GFP_KERNEL_ACCOUNT);
+	if (!mach->cpus)
+		return -ENOMEM;
+	for (i = 0; i < NVMM_MAX_VCPUS; i++) {
+		mutex_init(&mach->cpus[i].lock);
+		mach->cpus[i].cpuid = i;
+		mach->cpus[i].mach = mach;
+	}
+	atomic_set(&mach->ncpus, 0);
+	mach->nram = 0;
+	mach->machdata = NULL;
+	mach->pid = get_pid(task_tgid(current));
+	mach->time = ktime_get_real_seconds();
+	mmgrab(current->mm);
+
+	ret = nvmm_impl->machine_create(mach);
+	if (ret) {
+		mmdrop(current->mm);
+		put_pid(mach->pid);
+		mach->pid = NULL;
+		for (i = 0; i < NVMM_MAX_VCPUS; i++)
+			mutex_destroy(&mach->cpus[i].lock);
+		kvfree(mach->cpus);
+		mach->cpus = NULL;
+		return ret;
+	}
+
+	spin_lock(&nvmm_pub_lock);
+	mach->mm = current->mm;
+	WRITE_ONCE(mach->owner, owner);
+	WRITE_ONCE(mach->present, true);
+	spin_unlock(&nvmm_pub_lock);
+	atomic_long_inc(&nvmm_stats.machines);
+	return 0;
+}
+
+static int nvmm_machine_create(struct nvmm_owner *owner,
+			       struct nvmm_ioc_machine_create *args)
+{
+	unsigned int i;
+	int ret;
+
+	if (!current->mm)
+		return -EINVAL;
+
+	for (i = 0; i < NVMM_MAX_MACHINES; i++) {
+		struct nvmm_machine *mach = &machines[i];
+
+		/*
+		 * Skip live machines without their lock: a running VCPU holds
+		 * it for reading as long as the guest runs.
+		 */
+		if (READ_ONCE(mach->present))
+			continue;
+		down_write(&mach->lock);
+		if (mach->present) {
+			up_write(&mach->lock);
+			continue;
+		}
+		ret = nvmm_machine_setup(mach, owner);
+		up_write(&mach->lock);
+		if (!ret)
+			args->machid = i;
+		return ret;
+	}
+	return -ENOBUFS;
+}
+
+static int nvmm_machine_destroy(struct nvmm_owner *owner,
+				struct nvmm_ioc_machine_destroy *args)
+{
+	struct nvmm_machine *mach;
+
+	mach = nvmm_machine_get(owner, args->machid, true);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	nvmm_machine_free(mach);
+	nvmm_machine_put(mach, true);
+	return 0;
+}
+
+/* -------------------------------------------------------------------------- */
+/* Control operations. */
+
+static int nvmm_ctl_mach_info(struct nvmm_owner *owner, void __user *udata,
+			      u64 size)
+{
+	struct nvmm_ctl_mach_info info;
+	struct nvmm_machine *mach;
+
+	if (size != sizeof(info))
+		return -EINVAL;
+	if (copy_from_user(&info, udata, sizeof(info)))
+		return -EFAULT;
+	if (info.machid >= NVMM_MAX_MACHINES)
+		return -EINVAL;
+
+	mach = &machines[array_index_nospec(info.machid, NVMM_MAX_MACHINES)];
+	down_read(&mach->lock);
+	if (!mach->present) {
+		up_read(&mach->lock);
+		return -ENOENT;
+	}
+	if (!owner->root &&
+	    (mach->owner != owner || mach->mm != current->mm)) {
+		up_read(&mach->lock);
+		return -EPERM;
+	}
+	info.nvcpus = atomic_read(&mach->ncpus);
+	info.nram = mach->nram;
+	info.pid = pid_vnr(mach->pid);
+	info.time = mach->time;
+	up_read(&mach->lock);
+
+	if (copy_to_user(udata, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static int nvmm_ctl(struct nvmm_owner *owner, struct nvmm_ioc_ctl *args)
+{
+	switch (args->op) {
+	case NVMM_CTL_MACH_INFO:
+		return nvmm_ctl_mach_info(owner, u64_to_user_ptr(args->data),
+					  args->size);
+	default:
+		return -EINVAL;
+	}
+}
+
+static void nvmm_capability(struct nvmm_ioc_capability *args)
+{
+	struct nvmm_capability *cap = &args->cap;
+
+	memset(cap, 0, sizeof(*cap));
+	cap->version = NVMM_KERN_VERSION;
+	cap->state_size = sizeof(struct nvmm_vcpu_state);
+	cap->max_machines = NVMM_MAX_MACHINES;
+	cap->max_vcpus = NVMM_MAX_VCPUS;
+	cap->max_ram = NVMM_MAX_RAM;
+	nvmm_x86_capability(cap);
+	nvmm_impl->capability(cap);
+}
+
+/* -------------------------------------------------------------------------- */
+/* The device. */
+
+/*
+ * Linux does not tell a driver whether open(2) had O_CLOEXEC. Machines must
+ * not survive an exec, so the first ioctl checks that every descriptor of
+ * the caller for this file is close-on-exec.
+ */
+struct nvmm_cloexec_scan {
+	struct files_struct *files;
+	struct file *filp;
+	bool found;
+	bool missing;
+};
+
+/* Called by iterate_fd() with files->file_lock held. */
+static int nvmm_cloexec_one(const void *p, struct file *file, unsigned int fd)
+{
+	struct nvmm_cloexec_scan *scan = (struct nvmm_cloexec_scan *)p;
+
+	if (file != scan->filp)
+		return 0;
+	scan->found = true;
+	if (!close_on_exec(fd, files_fdtable(scan->files)))
+		scan->missing = true;
+	return 0;
+}
+
+static int nvmm_check_cloexec(struct file *filp)
+{
+	struct nvmm_cloexec_scan scan = {
+		.files = current->files,
+		.filp = filp,
+	};
+
+	if (!scan.files)
+		return -EBADF;
+	iterate_fd(scan.files, 0, nvmm_cloexec_one, &scan);
+	if (!scan.found)
+		return -EBADF;
+	return scan.missing ? -EINVAL : 0;
+}
+
+static int nvmm_open(struct inode *inode, struct file *filp)
+{
+	struct nvmm_owner *owner;
+	int ret;
+
+	ret = nonseekable_open(inode, filp);
+	if (ret)
+		return ret;
+
+	owner = kzalloc(sizeof(*owner), GFP_KERNEL_ACCOUNT);
+	if (!owner)
+		return -ENOMEM;
+
+	switch (filp->f_flags & O_ACCMODE) {
+	case O_WRONLY:
+		/* The root owner: may inspect every machine, nothing more. */
+		if (!capable(CAP_SYS_ADMIN)) {
+			kfree(owner);
+			return -EPERM;
+		}
+		owner->root = true;
+		break;
+	case O_RDWR:
+		owner->can_write = true;
+		break;
+	default:
+		break;
+	}
+	filp->private_data = owner;
+	return 0;
+}
+
+static int nvmm_release(struct inode *inode, struct file *filp)
+{
+	struct nvmm_owner *owner = filp->private_data;
+	unsigned int i;
+
+	for (i = 0; i < NVMM_MAX_MACHINES; i++) {
+		struct nvmm_machine *mach = &machines[i];
+
+		/*
+		 * No ioctl of this owner can run any more, so its machines
+		 * cannot change under us; others' may be busy: skip them
+		 * without waiting on their lock.
+		 */
+		if (READ_ONCE(mach->owner) != owner)
+			continue;
+		down_write(&mach->lock);
+		if (mach->present && mach->owner == owner)
+			nvmm_machine_free(mach);
+		up_write(&mach->lock);
+	}
+	kfree(owner);
+	return 0;
+}
+
+static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct nvmm_owner *owner = filp->private_data;
+	struct nvmm_machine *mach;
+	struct page *page = NULL;
+	unsigned int machid, cpuid;
+	u64 off;
+	int ret;
+
+	if (!owner->can_write)
+		return -EBADF;
+	if (vma->vm_end - vma->vm_start != PAGE_SIZE)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC))
+		return -EINVAL;
+	off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	machid = NVMM_COMM_MACHID(off);
+	cpuid = NVMM_COMM_CPUID(off);
+	if (off != NVMM_COMM_OFF(machid, cpuid) || machid >= NVMM_MAX_MACHINES)
+		return -EINVAL;
+
+	mach = &machines[array_index_nospec(machid, NVMM_MAX_MACHINES)];
+	ret = -ENOENT;
+	spin_lock(&nvmm_pub_lock);
+	if (mach->present) {
+		if (mach->owner != owner || mach->mm != current->mm) {
+			ret = -EPERM;
+		} else {
+			struct nvmm_cpu *vcpu = &mach->cpus[cpuid];
+
+			if (vcpu->present) {
+				page = vcpu->comm_page;
+				get_page(page);
+			}
+		}
+	}
+	spin_unlock(&nvmm_pub_lock);
+	if (!page)
+		return ret;
+
+	vma->vm_flags &= ~VM_MAYEXEC;
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
+	ret = vm_insert_page(vma, vma->vm_start, page);
+	put_page(page);
+	return ret;
+}
+
+/* Size of the largest ioctl argument. */
+union nvmm_ioc_args {
+	struct nvmm_ioc_capability capability;
+	struct nvmm_ioc_machine_create machine_create;
+	struct nvmm_ioc_machine_destroy machine_destroy;
+	struct nvmm_ioc_machine_configure machine_configure;
+	struct nvmm_ioc_vcpu_create vcpu_create;
+	struct nvmm_ioc_vcpu_destroy vcpu_destroy;
+	struct nvmm_ioc_vcpu_configure vcpu_configure;
+	struct nvmm_ioc_vcpu_getstate vcpu_getstate;
+	struct nvmm_ioc_vcpu_run vcpu_run;
+	struct nvmm_ioc_hva_map hva_map;
+	struct nvmm_ioc_hva_unmap hva_unmap;
+	struct nvmm_ioc_gpa_map gpa_map;
+	struct nvmm_ioc_gpa_unmap gpa_unmap;
+	struct nvmm_ioc_ctl ctl;
+};
+
+static long nvmm_dispatch(struct nvmm_owner *owner, unsigned int cmd,
+			  union nvmm_ioc_args *args)
+{
+	/* The root owner inspects; only a writable handle changes things. */
+	if (cmd != NVMM_IOC_CAPABILITY && cmd != NVMM_IOC_CTL) {
+		if (owner->root)
+			return -EPERM;
+		if (!owner->can_write)
+			return -EBADF;
+	}
+
+	switch (cmd) {
+	case NVMM_IOC_CAPABILITY:
+		nvmm_capability(&args->capability);
+		return 0;
+	case NVMM_IOC_MACHINE_CREATE:
+		return nvmm_machine_create(owner, &args->machine_create);
+	case NVMM_IOC_MACHINE_DESTROY:
+		return nvmm_machine_destroy(owner, &args->machine_destroy);
+	case NVMM_IOC_VCPU_CREATE:
+		return nvmm_vcpu_create(owner, &args->vcpu_create);
+	case NVMM_IOC_VCPU_DESTROY:
+		return nvmm_vcpu_destroy(owner, &args->vcpu_destroy);
+	case NVMM_IOC_CTL:
+		return nvmm_ctl(owner, &args->ctl);
+	case NVMM_IOC_MACHINE_CONFIGURE:
+	case NVMM_IOC_VCPU_CONFIGURE:
+	case NVMM_IOC_VCPU_GETSTATE:
+	case NVMM_IOC_VCPU_RUN:
+	case NVMM_IOC_HVA_MAP:
+	case NVMM_IOC_HVA_UNMAP:
+	case NVMM_IOC_GPA_MAP:
+	case NVMM_IOC_GPA_UNMAP:
+		return -EOPNOTSUPP;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long nvmm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct nvmm_owner *owner = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	union nvmm_ioc_args args;
+	unsigned int size = _IOC_SIZE(cmd);
+	long ret;
+
+	if (_IOC_TYPE(cmd) != NVMM_IOC_MAGIC || size > sizeof(args))
+		return -ENOTTY;
+
+	if (!READ_ONCE(owner->cloexec_ok)) {
+		ret = nvmm_check_cloexec(filp);
+		if (ret)
+			return ret;
+		WRITE_ONCE(owner->cloexec_ok, true);
+	}
+
+	memset(&args, 0, sizeof(args));
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(&args, uarg, size))
+		return -EFAULT;
+
+	ret = nvmm_dispatch(owner, cmd, &args);
+
+	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, &args, size))
+		return -EFAULT;
+	return ret;
+}
+
+static const struct file_operations nvmm_fops = {
+	.owner = THIS_MODULE,
+	.open = nvmm_open,
+	.release = nvmm_release,
+	.unlocked_ioctl = nvmm_ioctl,
+	.mmap = nvmm_comm_mmap,
+	.llseek = no_llseek,
+};
+
+static struct miscdevice nvmm_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "nvmm",
+	.fops = &nvmm_fops,
+	.mode = 0600,
+};
+
+/* -------------------------------------------------------------------------- */
+/* Module. */
+
+static const struct nvmm_impl *nvmm_pick_backend(void)
+{
+	switch (boot_cpu_data.x86_vendor) {
+	case X86_VENDOR_AMD:
+	case X86_VENDOR_HYGON:
+		return &nvmm_x86_svm;
+	case X86_VENDOR_INTEL:
+	case X86_VENDOR_CENTAUR:
+	case X86_VENDOR_ZHAOXIN:
+		return &nvmm_x86_vmx;
+	default:
+		return NULL;
+	}
+}
+
+static int __init nvmm_init(void)
+{
+	const struct nvmm_impl *impl;
+	unsigned int i;
+	int ret;
+
+	impl = nvmm_pick_backend();
+	if (!impl) {
+		pr_err("cannot load: unsupported CPU vendor '%s' (needs AMD SVM or Intel VMX)\n",
+		       boot_cpu_data.x86_vendor_id);
+		return -ENODEV;
+	}
+	ret = impl->probe();
+	if (ret)
+		return ret;
+
+	for (i = 0; i < NVMM_MAX_MACHINES; i++) {
+		init_rwsem(&machines[i].lock);
+		machines[i].machid = i;
+	}
+
+	ret = nvmm_x86_init();
+	if (ret)
+		return ret;
+	ret = impl->init();
+	if (ret)
+		return ret;
+	nvmm_impl = impl;
+
+	ret = nvmm_cpus_enable();
+	if (ret)
+		goto fail_fini;
+
+	ret = misc_register(&nvmm_dev);
+	if (ret) {
+		pr_err("cannot load: misc_register failed (%d)\n", ret);
+		goto fail_cpus;
+	}
+	nvmm_stats_init();
+	pr_info("loaded, backend %s\n", impl->name);
+	return 0;
+
+fail_cpus:
+	nvmm_cpus_disable();
+fail_fini:
+	impl->fini();
+	nvmm_impl = NULL;
+	return ret;
+}
+
+static void __exit nvmm_exit(void)
+{
+	nvmm_stats_fini();
+	misc_deregister(&nvmm_dev);
+	nvmm_cpus_disable();
+	nvmm_impl->fini();
+	nvmm_impl = NULL;
+	pr_info("unloaded\n");
+}
+
+module_init(nvmm_init);
+module_exit(nvmm_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("NetBSD Virtual Machine Monitor (NVMM) interface for Linux");

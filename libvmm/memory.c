@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libvmm: host and guest-physical memory mappings.
+ *
+ * The kernel is the authority on mappings; the library keeps a copy of the
+ * guest-physical areas so that the assists can turn a GPA into a host
+ * address without a system call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm_internal.h"
+
+struct vmm_areas *vmm_areas_new(void)
+{
+	struct vmm_areas *areas;
+
+	areas = calloc(1, sizeof(*areas));
+	if (areas == NULL)
+		return NULL;
+	if (pthread_rwlock_init(&areas->lock, NULL) != 0) {
+		free(areas);
+		return NULL;
+	}
+	return areas;
+}
+
+void vmm_areas_free(struct vmm_areas *areas)
+{
+	if (areas == NULL)
+		return;
+	pthread_rwlock_destroy(&areas->lock);
+	free(areas->gpa);
+	free(areas->hva);
+	free(areas);
+}
+
+/* Index of the first area whose end is above gpa. */
+static size_t vmm_gpa_lower(const struct vmm_areas *areas, gpaddr_t gpa)
+{
+	size_t lo = 0, hi = areas->ngpa;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vmm_area *a = &areas->gpa[mid];
+
+		if (a->gpa + a->size <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t vmm_hva_lower(const struct vmm_areas *areas, uintptr_t hva)
+{
+	size_t lo = 0, hi = areas->nhva;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vmm_hva *h = &areas->hva[mid];
+
+		if (h->hva + h->size <= hva)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int vmm_grow(void **array, size_t *cap, size_t n, size_t elem)
+{
+	void *p;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	p = realloc(*array, ncap * elem);
+	if (p == NULL)
+		return -1;
+	*array = p;
+	*cap = ncap;
+	return 0;
+}
+
+static int vmm_range_ok(uint64_t start, size_t size)
+{
+	long pgsz = sysconf(_SC_PAGESIZE);
+
+	if (size == 0 || (start % pgsz) != 0 || (size % pgsz) != 0 ||
+	    start + size < start)
+		return 0;
+	return 1;
+}
+
+int vmm_area_find(struct nvmm_machine *mach, gpaddr_t gpa,
+		  struct vmm_area *out)
+{
+	struct vmm_areas *areas = mach->areas;
+	size_t i;
+	int ret = -1;
+
+	pthread_rwlock_rdlock(&areas->lock);
+	i = vmm_gpa_lower(areas, gpa);
+	if (i < areas->ngpa && areas->gpa[i].gpa <= gpa) {
+		*out = areas->gpa[i];
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&areas->lock);
+	return ret;
+}
+
+VMM_EXPORT int nvmm_hva_map(struct nvmm_machine *mach, uintptr_t hva,
+			    size_t size)
+{
+	struct nvmm_ioc_hva_map args;
+	struct vmm_areas *areas;
+	size_t i;
+	int ret = -1;
+
+	if (mach == NULL || mach->areas == NULL || !vmm_range_ok(hva, size)) {
+		errno = EINVAL;
+		return -1;
+	}
+	areas = mach->areas;
+	pthread_rwlock_wrlock(&areas->lock);
+	i = vmm_hva_lower(areas, hva);
+	if (i < areas->nhva && areas->hva[i].hva < hva + size) {
+		errno = EEXIST;
+		goto out;
+	}
+	if (vmm_grow((void **)&areas->hva, &areas->hva_cap, areas->nhva,
+		     sizeof(*areas->hva)) == -1) {
+		errno = ENOMEM;
+		goto out;
+	}
+
+	memset(&args, 0, sizeof(args));
+	args.machid = mach->machid;
+	args.hva = hva;
+	args.size = size;
+	if (vmm_ioctl(NVMM_IOC_HVA_MAP, &args) == -1)
+		goto out;
+
+	memmove(&areas->hva[i + 1], &areas->hva[i],
+		(areas->nhva - i) * sizeof(*areas->hva));
+	areas->hva[i].hva = hva;
+	areas->hva[i].size = size;
+	areas->nhva++;
+	ret = 0;
+out:
+	pthread_rwlock_unlock(&areas->lock);
+	return ret;
+}
+
+VMM_EXPORT int nvmm_hva_unmap(struct nvmm_machine *mach, uintptr_t hva,
+			      size_t size)
+{
+	struct nvmm_ioc_hva_unmap args;
+	struct vmm_areas *areas;
+	size_t i;
+	int ret = -1;
+
+	if (mach == NULL || mach->areas == NULL || !vmm_range_ok(hva, size)) {
+		errno = EINVAL;
+		return -1;
+	}
+	areas = mach->areas;
+	pthread_rwlock_wrlock(&areas->lock);
+	i = vmm_hva_lower(areas, hva);
+	if (i >= areas->nhva || areas->hva[i].hva != hva ||
+	    areas->hva[i].size != size) {
+		errno = ENOENT;
+		goto out;
+	}
+
+	memset(&args, 0, sizeof(args));
+	args.machid = mach->machid;
+	args.hva = hva;
+	args.size = size;
+	if (vmm_ioctl(NVMM_IOC_HVA_UNMAP, &args) == -1)
+		goto out;
+
+	memmove(&areas->hva[i], &areas->hva[i + 1],
+		(areas->nhva - i - 1) * sizeof(*areas->hva));
+	areas->nhva--;
+	ret = 0;
+out:
+	pthread_rwlock_unlock(&areas->lock);
+	return ret;
+}
+
+static nvmm_prot_t vmm_prot_from_mmap(int prot)
+{
+	nvmm_prot_t p = 0;
+
+	if (prot & PROT_READ)
+		p |= NVMM_PROT_READ;
+	if (prot & PROT_WRITE)
+		p |= NVMM_PROT_WRITE;
+	if (prot & PROT_EXEC)
+		p |= NVMM_PROT_EXEC;
+	return p;
+}
+
+VMM_EXPORT int nvmm_gpa_map(struct nvmm_machine *mach, uintptr_t hva,
+			    gpaddr_t gpa, size_t size, int prot)
+{
+	struct nvmm_ioc_gpa_map args;
+	struct vmm_areas *areas;
+	size_t i;
+	int ret = -1;
+
+	if (mach == NULL || mach->areas == NULL || !vmm_range_ok(gpa, size) ||
+	    !vmm_range_ok(hva, size) ||
+	    (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	areas = mach->areas;
+	pthread_rwlock_wrlock(&areas->lock);
+	i = vmm_gpa_lower(areas, gpa);
+	if (i < areas->ngpa && areas->gpa[i].gpa < gpa + size) {
+		errno = EEXIST;
+		goto out;
+	}
+	if (vmm_grow((void **)&areas->gpa, &areas->gpa_cap, areas->ngpa,
+		     sizeof(*areas->gpa)) == -1) {
+		errno = ENOMEM;
+		goto out;
+	}
+
+	memset(&args, 0, sizeof(args));
+	args.machid = mach->machid;
+	args.hva = hva;
+	args.gpa = gpa;
+	args.size = size;
+	args.prot = prot;
+	if (vmm_ioctl(NVMM_IOC_GPA_MAP, &args) == -1)
+		goto out;
+
+	memmove(&areas->gpa[i + 1], &areas->gpa[i],
+		(areas->ngpa - i) * sizeof(*areas->gpa));
+	areas->gpa[i].gpa = gpa;
+	areas->gpa[i].hva = hva;
+	areas->gpa[i].size = size;
+	areas->gpa[i].prot = vmm_prot_from_mmap(prot);
+	areas->ngpa++;
+	ret = 0;
+out:
+	pthread_rwlock_unlock(&areas->lock);
+	return ret;
+}
+
+VMM_EXPORT int nvmm_gpa_unmap(struct nvmm_machine *mach, uintptr_t hva,
+			      gpaddr_t gpa, size_t size)
+{
+	struct nvmm_ioc_gpa_unmap args;
+	struct vmm_areas *areas;
+	size_t i;
+	int ret = -1;
+
+	if (mach == NULL || mach->areas == NULL || !vmm_range_ok(gpa, size)) {
+		errno = EINVAL;
+		return -1;
+	}
+	areas = mach->areas;
+	pthread_rwlock_wrlock(&areas->lock);
+	i = vmm_gpa_lower(areas, gpa);
+	if (i >= areas->ngpa || areas->gpa[i].gpa != gpa ||
+	    areas->gpa[i].size != size || areas->gpa[i].hva != hva) {
+		errno = ENOENT;
+		goto out;
+	}
+
+	memset(&args, 0, sizeof(args));
+	args.machid = mach->machid;
+	args.gpa = gpa;
+	args.size = size;
+	if (vmm_ioctl(NVMM_IOC_GPA_UNMAP, &args) == -1)
+		goto out;
+
+	memmove(&areas->gpa[i], &areas->gpa[i + 1],
+		(areas->ngpa - i - 1) * sizeof(*areas->gpa));
+	areas->ngpa--;
+	ret = 0;
+out:
+	pthread_rwlock_unlock(&areas->lock);
+	return ret;
+}
+
+VMM_EXPORT int nvmm_gpa_to_hva(struct nvmm_machine *mach, gpaddr_t gpa,
+			       uintptr_t *hva, nvmm_prot_t *prot)
+{
+	struct vmm_area area;
+
+	if (mach == NULL || mach->areas == NULL || hva == NULL ||
+	    prot == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (vmm_area_find(mach, gpa, &area) == -1) {
+		errno = ENOENT;
+		return -1;
+	}
+	*hva = area.hva + (gpa - area.gpa);
+	*prot = area.prot;
+	return 0;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "emu_util.h"
+
+void emu_stats(struct emu_stats *st)
+{
+	char key[32];
+	long val;
+	FILE *f;
+
+	memset(st, 0, sizeof(*st));
+	f = fopen("/sys/kernel/debug/nvmm/stats", "r");
+	ck_assert_msg(f != NULL, "cannot read nvmm stats: %s", strerror(errno));
+	while (fscanf(f, "%31s %ld", key, &val) == 2) {
+		if (strcmp(key, "machines") == 0)
+			st->machines = val;
+		else if (strcmp(key, "vcpus") == 0)
+			st->vcpus = val;
+		else if (strcmp(key, "pages") == 0)
+			st->pages = val;
+	}
+	fclose(f);
+}
+
+long emu_meminfo(const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	ck_assert(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, len) == 0 && line[len] == ':') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	ck_assert_msg(val >= 0, "no %s in /proc/meminfo", key);
+	return val;
+}
+
+int emu_open(int flags)
+{
+	int fd = open("/dev/nvmm", flags | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "open /dev/nvmm: %s", strerror(errno));
+	return fd;
+}
+
+int emu_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) == -1 ? -errno : 0;
+}
+
+const char *emu_lane(void)
+{
+	const char *lane = getenv("NVMM_LANE");
+
+	return lane ? lane : "";
+}
+
+int emu_wait(int pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+void emu_drop_caches(void)
+{
+	int fd;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "3\n", 2) < 0)
+			perror("drop_caches");
+		close(fd);
+	}
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Helpers for the tests that run inside an emulated host with nvmm.ko.
+ */
+#ifndef EMU_UTIL_H
+#define EMU_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nvmm.h>
+
+struct emu_stats {
+	long machines;
+	long vcpus;
+	long pages;
+};
+
+/* /sys/kernel/debug/nvmm/stats; fails the test when unreadable. */
+void emu_stats(struct emu_stats *st);
+
+/* A /proc/meminfo field, in kB. */
+long emu_meminfo(const char *key);
+
+/* open("/dev/nvmm", flags | O_CLOEXEC), failing the test on error. */
+int emu_open(int flags);
+
+/* ioctl() returning -errno on failure, 0 on success. */
+int emu_ioctl(int fd, unsigned long cmd, void *arg);
+
+/* The emulated host's lane: "svm", "svm-bochs", "vmx" or "" if unknown. */
+const char *emu_lane(void);
+
+/* Wait for a child, returning its exit status (or 128 + signal). */
+int emu_wait(int pid);
+
+/* Drop the page cache so meminfo comparisons are meaningful. */
+void emu_drop_caches(void);
+
+#endif /* EMU_UTIL_H */

@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Inside an emulated host: loading and unloading nvmm.ko.
+KO=/nvmm/nvmm.ko
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; echo "# $1: $2"; failed=1; }
+loaded() { grep -q '^nvmm ' /proc/modules; }
+
+# EFER.SVME (bit 12) on every CPU, through /dev/cpu/N/msr: "0" or "1".
+svme_any() {
+	for d in /dev/cpu/[0-9]*; do
+		v=$(dd if="$d/msr" bs=8 count=1 skip=$((0xC0000080 / 8)) \
+			2>/dev/null | od -An -tx8 | tr -d ' ')
+		[ -n "$v" ] || { echo "?"; return; }
+		[ $(( (0x$v >> 12) & 1 )) = 1 ] && { echo 1; return; }
+	done
+	echo 0
+}
+
+echo "TAP version 13"
+echo "1..3"
+loaded || insmod $KO
+
+# 1: a live machine keeps the module loaded.
+nvmm-hold 2 3 >/tmp/hold.out 2>&1 &
+holder=$!
+i=0
+while ! grep -q ready /tmp/hold.out 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+if ! grep -q ready /tmp/hold.out; then
+	not_ok rmmod_refused_while_machine_exists "holder: $(cat /tmp/hold.out)"
+elif rmmod nvmm 2>/dev/null || ! loaded; then
+	not_ok rmmod_refused_while_machine_exists "rmmod succeeded"
+	insmod $KO
+else
+	kill $holder; wait $holder 2>/dev/null
+	if rmmod nvmm && ! loaded && [ ! -e /dev/nvmm ]; then
+		ok rmmod_refused_while_machine_exists
+	else
+		not_ok rmmod_refused_while_machine_exists "rmmod failed after the holder exited"
+	fi
+	insmod $KO
+fi
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+
+# 2: 50 unload/load cycles leave nothing behind.
+sync; echo 3 >/proc/sys/vm/drop_caches
+free0=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)
+why=""
+case "$NVMM_LANE" in svm*) check_svme=1 ;; *) check_svme=0 ;; esac
+for i in $(seq 1 50); do
+	rmmod nvmm || { why="rmmod failed at cycle $i"; break; }
+	[ -e /dev/nvmm ] && { why="/dev/nvmm left at cycle $i"; break; }
+	[ -e /sys/kernel/debug/nvmm ] && { why="debugfs left at cycle $i"; break; }
+	if [ $check_svme = 1 ] && [ "$(svme_any)" != 0 ]; then
+		why="EFER.SVME still set after unload (cycle $i)"; break
+	fi
+	insmod $KO || { why="insmod failed at cycle $i"; break; }
+	[ -c /dev/nvmm ] || { why="no /dev/nvmm at cycle $i"; break; }
+	if [ $check_svme = 1 ] && [ "$(svme_any)" != 1 ]; then
+		why="EFER.SVME not set after load (cycle $i)"; break
+	fi
+done
+sync; echo 3 >/proc/sys/vm/drop_caches
+free1=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)
+echo "# MemFree $free0 -> $free1 kB over 50 cycles"
+if [ -z "$why" ] && [ $((free0 - free1)) -gt 4096 ]; then
+	why="MemFree dropped by $((free0 - free1)) kB"
+fi
+if [ -z "$why" ]; then ok reload_50_times; else not_ok reload_50_times "$why"; fi
+loaded || insmod $KO
+
+# 3: a second load of the same module is refused, the first keeps working.
+if insmod $KO 2>/dev/null; then
+	not_ok second_insmod_refused "a second insmod succeeded"
+elif [ -c /dev/nvmm ] && nvmmctl identify >/dev/null; then
+	ok second_insmod_refused
+else
+	not_ok second_insmod_refused "nvmm no longer usable"
+fi
+exit $failed

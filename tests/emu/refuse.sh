@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Inside an emulated host whose CPU has neither SVM nor VMX: nvmm.ko must
+# refuse to load, with one clear kernel log line naming the reason.
+echo "TAP version 13"
+echo "1..2"
+if insmod /nvmm/nvmm.ko 2>/tmp/insmod.err; then
+	echo "not ok 1 insmod_refused"
+	echo "# the module loaded on a CPU without SVM/VMX"
+	rmmod nvmm
+	rc=1
+else
+	echo "ok 1 insmod_refused # $(cat /tmp/insmod.err)"
+	rc=0
+fi
+# Our lines only: the kernel's own taint notices carry the module name too.
+dmesg | grep 'nvmm: ' | grep -v -e 'module verification failed' \
+	-e 'out-of-tree module' >/tmp/nvmm.log
+lines=$(wc -l </tmp/nvmm.log)
+sed 's/^/# dmesg: /' /tmp/nvmm.log
+if [ "$lines" = 1 ] && grep -q 'cannot load: .*SVM' /tmp/nvmm.log; then
+	echo "ok 2 one_clear_log_line"
+else
+	echo "not ok 2 one_clear_log_line"
+	echo "# expected exactly one 'nvmm: cannot load: ...SVM...' line, got $lines"
+	rc=1
+fi
+exit $rc

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Tests: included by the top-level Makefile.
+#   build/tests/unit/*   host-only unit tests (no module needed)
+#   build/tests/emu/*    run inside an emulated host by tests/run-checks
+
+TEST_CFLAGS := $(USER_CFLAGS) $(CHECK_CFLAGS) -Itests/lib
+TEST_LDFLAGS := -L$(B)/lib -Wl,-rpath,'$$ORIGIN/../../lib'
+TEST_LIBS := $(CHECK_LIBS)
+
+$(B)/tests/lib/%.o: tests/lib/%.c tests/lib/ksft.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+KSFT_OBJ := $(B)/tests/lib/ksft.o
+
+# Host-only unit tests.
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,\
+	$(wildcard tests/unit/test_*.c))
+
+$(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(LIB_HDRS) $(B)/lib/libvmm.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(B)/lib/libvmm.a \
+		$(TEST_LIBS) -lpthread
+
+# Emulated-host tests.
+EMU_UTIL_OBJ := $(B)/tests/emu/emu_util.o
+
+$(B)/tests/emu/emu_util.o: tests/emu/emu_util.c tests/emu/emu_util.h $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+$(B)/tests/emu/foundation: tests/emu/foundation.c $(KSFT_OBJ) \
+		$(EMU_UTIL_OBJ) $(B)/lib/$(LIB_SONAME).0
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(EMU_UTIL_OBJ) \
+		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
+
+$(B)/tests/emu/nvmm-hold: tests/emu/nvmm_hold.c $(B)/lib/$(LIB_SONAME).0
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(TEST_LDFLAGS) -lvmm
+
+EMU_SCRIPTS := run-suite module.sh refuse.sh
+$(B)/tests/emu/%.sh: tests/emu/%.sh
+	@mkdir -p $(@D)
+	cp $< $@
+$(B)/tests/emu/run-suite: tests/emu/run-suite
+	@mkdir -p $(@D)
+	cp $< $@
+
+EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/nvmm-hold \
+	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
+
+tests: $(UNIT_TESTS) $(EMU_TESTS)

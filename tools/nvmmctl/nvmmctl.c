@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * nvmmctl: inspect nvmm.
+ *
+ *   nvmmctl identify   what the kernel module offers
+ *   nvmmctl list       every machine (needs root: uses the root owner)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nvmm.h>
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: nvmmctl identify | list\n");
+	exit(2);
+}
+
+static void print_xcr0(uint64_t m)
+{
+	static const char *const names[] = {
+		"x87", "SSE", "AVX", "BNDREGS", "BNDCSR", "opmask",
+		"ZMM_Hi256", "Hi16_ZMM",
+	};
+	unsigned int i;
+	const char *sep = "";
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (m & (1ULL << i)) {
+			printf("%s%s", sep, names[i]);
+			sep = " ";
+		}
+	}
+	printf("\n");
+}
+
+static int identify(void)
+{
+	struct nvmm_capability cap;
+
+	if (nvmm_init() == -1) {
+		fprintf(stderr, "nvmmctl: nvmm_init: %s\n", strerror(errno));
+		return 1;
+	}
+	if (nvmm_capability(&cap) == -1) {
+		fprintf(stderr, "nvmmctl: nvmm_capability: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	printf("nvmm: kernel interface version %u\n", cap.version);
+	printf("nvmm: state size %u bytes\n", cap.state_size);
+	printf("nvmm: max machines %u\n", cap.max_machines);
+	printf("nvmm: max VCPUs per machine %u\n", cap.max_vcpus);
+	printf("nvmm: max RAM per machine %" PRIu64 " GiB\n",
+	       cap.max_ram >> 30);
+	printf("nvmm: VCPU configurations:%s%s\n",
+	       (cap.arch.vcpu_conf_support & NVMM_CAP_ARCH_VCPU_CONF_CPUID) ?
+	       " CPUID" : "",
+	       (cap.arch.vcpu_conf_support & NVMM_CAP_ARCH_VCPU_CONF_TPR) ?
+	       " TPR" : "");
+	printf("nvmm: guest XCR0 mask 0x%" PRIx64 ": ", cap.arch.xcr0_mask);
+	print_xcr0(cap.arch.xcr0_mask);
+	printf("nvmm: MXCSR mask 0x%08x\n", cap.arch.mxcsr_mask);
+	printf("nvmm: CPUID configurations per VCPU %u\n",
+	       cap.arch.conf_cpuid_maxops);
+	return 0;
+}
+
+static int list(void)
+{
+	struct nvmm_capability cap;
+	struct nvmm_ctl_mach_info info;
+	nvmm_machid_t id;
+	unsigned int n = 0;
+
+	if (nvmm_root_init() == -1) {
+		fprintf(stderr, "nvmmctl: nvmm_root_init: %s%s\n",
+			strerror(errno),
+			errno == EPERM || errno == EACCES ? " (needs root)" : "");
+		return 1;
+	}
+	if (nvmm_capability(&cap) == -1) {
+		fprintf(stderr, "nvmmctl: nvmm_capability: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	printf("%-8s %-8s %-12s %-8s %s\n", "Machine", "VCPUs", "RAM",
+	       "Owner", "Created");
+	for (id = 0; id < cap.max_machines; id++) {
+		char when[64];
+		time_t t;
+
+		memset(&info, 0, sizeof(info));
+		info.machid = id;
+		if (nvmm_ctl(NVMM_CTL_MACH_INFO, &info, sizeof(info)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			fprintf(stderr, "nvmmctl: machine %u: %s\n", id,
+				strerror(errno));
+			return 1;
+		}
+		t = info.time;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+			 localtime(&t));
+		printf("%-8u %-8u %-12" PRIu64 " %-8d %s\n", info.machid,
+		       info.nvcpus, info.nram, (int)info.pid, when);
+		n++;
+	}
+	printf("%u machine%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	if (strcmp(argv[1], "identify") == 0)
+		return identify();
+	if (strcmp(argv[1], "list") == 0)
+		return list();
+	usage();
+	return 2;
+}
