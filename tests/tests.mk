@@ -13,14 +13,21 @@ $(B)/tests/lib/%.o: tests/lib/%.c tests/lib/ksft.h
 
 KSFT_OBJ := $(B)/tests/lib/ksft.o
 
-# Host-only unit tests.
+# Host-only unit tests: libvmm's objects with the device layer mocked.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,\
 	$(wildcard tests/unit/test_*.c))
+LIB_OBJS_NODEV := $(filter-out $(B)/libvmm/device.o,$(LIB_OBJS))
+MOCK_OBJ := $(B)/tests/unit/mock_device.o
 
-$(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(LIB_HDRS) $(B)/lib/libvmm.a
+$(MOCK_OBJ): tests/unit/mock_device.c tests/unit/mock_device.h $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(B)/lib/libvmm.a \
-		$(TEST_LIBS) -lpthread
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+$(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
+		$(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(MOCK_OBJ) \
+		$(LIB_OBJS_NODEV) $(TEST_LIBS) -lpthread
 
 # Emulated-host tests.
 EMU_UTIL_OBJ := $(B)/tests/emu/emu_util.o
