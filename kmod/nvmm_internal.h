@@ -39,7 +39,7 @@ struct nvmm_owner {
 struct nvmm_machine;
 
 struct nvmm_cpu {
-	struct mutex lock;
+	struct mutex lock;		/* held across every VCPU operation */
 	bool present;
 	nvmm_cpuid_t cpuid;
 	struct nvmm_machine *mach;
@@ -103,6 +103,7 @@ struct nvmm_stats {
 	atomic_long_t vcpus;
 	atomic_long_t pages;		/* pages allocated by the module */
 };
+
 extern struct nvmm_stats nvmm_stats;
 void nvmm_stats_init(void);
 void nvmm_stats_fini(void);
