@@ -57,3 +57,6 @@ EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/nvmm-hold \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
 
 tests: $(UNIT_TESTS) $(EMU_TESTS)
+
+# The assists' tests (decoder, emulator, page walker, fuzzing).
+-include tests/assist.mk
