@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libvmm: nvmm_assist_mem(), the emulation of the instruction behind a
+ * MEMORY exit.
+ *
+ * Order of work: decode (the exit's bytes, or fetched through the guest
+ * page tables), compute the operands' linear addresses, translate and
+ * classify every byte of every memory operand (RAM with permission, or the
+ * mem callback), and only then access anything. A failure before the first
+ * access leaves the VCPU state untouched; the registers are emulated in a
+ * copy that is committed (setstate GPRS, no system call) at the end.
+ *
+ * String instructions with REP do a batch of elements per call: as many as
+ * stay within the current page of each operand, at most X86_REP_MAX, and
+ * stopping early when REPE/REPNE end the loop. RIP stays on the instruction
+ * while the count is not exhausted, so the guest re-executes it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "x86_emul.h"
+#include "x86_mmu.h"
+
+/* Effective address of the ModRM/moffs operand, wrapped to the size. */
+static uint64_t x86_effective(const struct x86_ctx *c,
+			      const struct x86_insn *insn)
+{
+	const struct x86_ea *ea = &insn->ea;
+	uint64_t a = (uint64_t)ea->disp;
+
+	if (ea->base == X86_EA_RIP)
+		a += c->gprs[NVMM_X64_GPR_RIP] + insn->len;
+	else if (ea->base != X86_EA_NONE)
+		a += c->gprs[ea->base];
+	if (ea->index != X86_EA_NONE)
+		a += c->gprs[ea->index] * ea->scale;
+	a += (uint64_t)x86_emul_bt_disp(insn, c->gprs);
+	return a & x86_size_mask(insn->adsize);
+}
+
+static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
+			  uint64_t hint)
+{
+	const unsigned int memacc = x86_emul_mem_access(insn);
+	const unsigned int size = (insn->dst.kind == X86_OPND_MEM) ?
+		insn->dst.size : insn->src.size;
+	struct x86_gmem g;
+	uint64_t la, val = 0;
+
+	la = x86_linear(c, insn->ea.seg, x86_effective(c, insn),
+			insn->adsize);
+	if (x86_gmem_map(c, la, size, memacc, hint, &g) == -1)
+		return -1;
+	if (memacc & X86_MEM_R)
+		x86_gmem_read(c, &g, &val);
+	x86_emul_exec(insn, c->gprs, &val);
+	if (memacc & X86_MEM_W)
+		x86_gmem_write(c, &g, &val);
+	x86_advance_rip(c, insn->len);
+	return 0;
+}
+
+static int assist_mem_string(struct x86_ctx *c, const struct x86_insn *insn)
+{
+	const unsigned int size = insn->opsize, op = insn->op;
+	const uint64_t admask = x86_size_mask(insn->adsize);
+	const bool down = (c->gprs[NVMM_X64_GPR_RFLAGS] & X86_DF) != 0;
+	const bool rep = insn->rep != X86_REP_NONE;
+	const bool has_src = op == X86_OP_MOVS || op == X86_OP_LODS ||
+			     op == X86_OP_CMPS;
+	const bool has_dst = op != X86_OP_LODS;
+	const bool cmp = op == X86_OP_CMPS || op == X86_OP_SCAS;
+	uint64_t *fl = &c->gprs[NVMM_X64_GPR_RFLAGS];
+	uint64_t cnt, n, k, si, di, las = 0, lad = 0, acc, delta;
+	struct x86_strop src, dst;
+	bool stop = false;
+
+	cnt = rep ? (c->gprs[NVMM_X64_GPR_RCX] & admask) : 1;
+	if (cnt == 0) {
+		x86_advance_rip(c, insn->len);
+		return 0;
+	}
+	si = c->gprs[NVMM_X64_GPR_RSI] & admask;
+	di = c->gprs[NVMM_X64_GPR_RDI] & admask;
+	n = cnt < X86_REP_MAX ? cnt : X86_REP_MAX;
+	if (has_src) {
+		las = x86_linear(c, insn->ea.seg, si, insn->adsize);
+		n = x86_str_room(las, si, size, down, admask, n);
+	}
+	if (has_dst && n > 0) {
+		lad = x86_linear(c, NVMM_X64_SEG_ES, di, insn->adsize);
+		n = x86_str_room(lad, di, size, down, admask, n);
+	} else if (has_dst) {
+		lad = x86_linear(c, NVMM_X64_SEG_ES, di, insn->adsize);
+	}
+
+	/* Map both operands before the first access. */
+	if (has_src && x86_strop_map(c, &src, las, size, down, n,
+				     X86_MEM_R) == -1)
+		return -1;
+	if (has_dst && x86_strop_map(c, &dst, lad, size, down, n,
+				     cmp ? X86_MEM_R : X86_MEM_W) == -1)
+		return -1;
+	if (n == 0)
+		n = 1;
+
+	acc = c->gprs[NVMM_X64_GPR_RAX] & x86_size_mask(size);
+	for (k = 0; k < n && !stop; k++) {
+		uint64_t sv = 0, dv = 0;
+
+		if (has_src)
+			x86_strop_rw(c, &src, k, &sv, false);
+		switch (op) {
+		case X86_OP_MOVS:
+			x86_strop_rw(c, &dst, k, &sv, true);
+			break;
+		case X86_OP_STOS:
+			x86_strop_rw(c, &dst, k, &acc, true);
+			break;
+		case X86_OP_LODS:
+			x86_gpr_set(c->gprs, NVMM_X64_GPR_RAX, size, sv);
+			break;
+		default:	/* CMPS: [rSI] - [rDI]; SCAS: acc - [rDI] */
+			x86_strop_rw(c, &dst, k, &dv, false);
+			x86_alu(X86_OP_CMP, op == X86_OP_CMPS ? sv : acc, dv,
+				size, fl);
+			if (rep && ((insn->rep == X86_REP_E) !=
+				    ((*fl & X86_ZF) != 0)))
+				stop = true;
+			break;
+		}
+	}
+
+	delta = k * size;
+	if (down)
+		delta = -delta;
+	if (has_src)
+		x86_gpr_set(c->gprs, NVMM_X64_GPR_RSI, insn->adsize,
+			    si + delta);
+	if (has_dst)
+		x86_gpr_set(c->gprs, NVMM_X64_GPR_RDI, insn->adsize,
+			    di + delta);
+	if (rep) {
+		cnt -= k;
+		x86_gpr_set(c->gprs, NVMM_X64_GPR_RCX, insn->adsize, cnt);
+		if (cnt != 0 && !stop)
+			return 0;	/* not done: run it again */
+	}
+	x86_advance_rip(c, insn->len);
+	return 0;
+}
+
+VMM_EXPORT int nvmm_assist_mem(struct nvmm_machine *mach,
+			       struct nvmm_vcpu *vcpu)
+{
+	const struct nvmm_x86_exit_memory *em;
+	struct x86_insn insn;
+	struct x86_ctx c;
+	int ret;
+
+	if (x86_ctx_init(&c, mach, vcpu) == -1)
+		return -1;
+	if (vcpu->exit->reason != NVMM_VCPU_EXIT_MEMORY) {
+		errno = EINVAL;
+		return -1;
+	}
+	em = &vcpu->exit->u.mem;
+	if (em->prot == NVMM_PROT_EXEC) {
+		errno = EFAULT;	/* code in MMIO or unmapped: cannot be run */
+		return -1;
+	}
+	if (x86_get_insn(&c, em->inst_bytes, em->inst_len, &insn) == -1)
+		return -1;
+
+	if (x86_op_is_string(insn.op)) {
+		if (insn.op == X86_OP_INS || insn.op == X86_OP_OUTS) {
+			errno = ENODEV;	/* I/O: nvmm_assist_io */
+			return -1;
+		}
+		ret = assist_mem_string(&c, &insn);
+	} else {
+		if (!x86_insn_has_mem(&insn)) {
+			errno = ENODEV;
+			return -1;
+		}
+		ret = assist_mem_one(&c, &insn, em->gpa);
+	}
+	if (ret == -1)
+		return -1;
+	return x86_ctx_commit(&c);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libvmm: x86 operations and their flags, on decoded instructions.
+ *
+ * Everything here is a pure function of its arguments: registers are the
+ * gprs[] array of struct nvmm_x64_state (RIP and RFLAGS included), the
+ * memory operand is passed in and out as a value. The assists do the
+ * memory accesses around these.
+ */
+#ifndef X86_EMUL_H
+#define X86_EMUL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "x86_decode.h"
+
+/* RFLAGS. */
+#define X86_CF		0x0001ULL
+#define X86_PF		0x0004ULL
+#define X86_AF		0x0010ULL
+#define X86_ZF		0x0040ULL
+#define X86_SF		0x0080ULL
+#define X86_TF		0x0100ULL
+#define X86_IF		0x0200ULL
+#define X86_DF		0x0400ULL
+#define X86_OF		0x0800ULL
+#define X86_VM		0x20000ULL
+#define X86_AC		0x40000ULL
+#define X86_ARITH_FLAGS	(X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_OF)
+
+/* What an instruction does to its memory operand. */
+#define X86_MEM_R	0x1	/* reads it (before any write) */
+#define X86_MEM_W	0x2	/* writes it */
+
+static inline uint64_t x86_size_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+}
+
+/* A register operand's value, zero-extended. */
+uint64_t x86_reg_get(const uint64_t *gprs, const struct x86_opnd *o);
+/* Write a register operand as the CPU does: 8/16-bit writes merge, 32-bit
+ * writes zero-extend, 64-bit writes replace. */
+void x86_reg_set(uint64_t *gprs, const struct x86_opnd *o, uint64_t v);
+/* The same for GPR 'reg' (0-15) of 'size' bytes, never AH-BH. */
+void x86_gpr_set(uint64_t *gprs, unsigned int reg, unsigned int size,
+		 uint64_t v);
+
+/*
+ * The ALU: ADD OR ADC SBB AND SUB XOR CMP TEST INC DEC NEG NOT on 'size'
+ * bytes. Returns the result (CMP and TEST: the result they discard) and
+ * updates CF PF AF ZF SF OF in *rflags as the instruction defines them
+ * (AF, undefined after AND/OR/XOR/TEST, is cleared; NOT touches no flag).
+ */
+uint64_t x86_alu(unsigned int op, uint64_t a, uint64_t b, unsigned int size,
+		 uint64_t *rflags);
+
+/* Condition code cc (0-15: O NO B AE E NE BE A S NS P NP L GE LE G). */
+bool x86_cond(unsigned int cc, uint64_t rflags);
+
+/* X86_MEM_* for a non-string instruction with a memory operand. */
+unsigned int x86_emul_mem_access(const struct x86_insn *insn);
+
+/*
+ * The bit-string displacement of BT/BTS/BTR/BTC with a register bit offset
+ * and a memory operand: the bytes to add to the effective address. 0 for
+ * every other instruction.
+ */
+int64_t x86_emul_bt_disp(const struct x86_insn *insn, const uint64_t *gprs);
+
+/*
+ * Execute a non-string instruction. *mem holds the memory operand when
+ * x86_emul_mem_access() says it is read; on return it holds the value to
+ * write when X86_MEM_W is set. Registers and RFLAGS in gprs[] are updated;
+ * RIP is not.
+ */
+void x86_emul_exec(const struct x86_insn *insn, uint64_t *gprs,
+		   uint64_t *mem);
+
+#endif /* X86_EMUL_H */

@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libvmm: guest page walks (nvmm_gva_to_gpa) and the guest memory accesses
+ * of the assists.
+ *
+ * Paging modes: 32-bit (4 KiB pages, 4 MiB pages with CR4.PSE, PSE-36
+ * frames), PAE (4 KiB, 2 MiB), 4-level and 5-level (CR4.LA57) long mode
+ * (4 KiB, 2 MiB, 1 GiB). The walk reads the page tables from guest RAM
+ * (a table outside every RAM area fails), accumulates R/W and U/S (AND over
+ * the levels) and XD (OR, with EFER.NXE), and reports reserved bits. PAE
+ * PDPTEs are read from memory at each walk rather than cached at CR3 load.
+ * Accessed and dirty bits are not set.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <string.h>
+
+#include "x86_emul.h"
+#include "x86_mmu.h"
+
+unsigned int x86_mmu_maxphyaddr;
+
+static unsigned int x86_maxphy(void)
+{
+	unsigned int a, b, c, d, m;
+
+	m = __atomic_load_n(&x86_mmu_maxphyaddr, __ATOMIC_RELAXED);
+	if (m != 0)
+		return m;
+	m = 36;
+	if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000008 &&
+	    __get_cpuid(0x80000008, &a, &b, &c, &d))
+		m = a & 0xFF;
+	if (m < 32 || m > 52)
+		m = 52;
+	__atomic_store_n(&x86_mmu_maxphyaddr, m, __ATOMIC_RELAXED);
+	return m;
+}
+
+/* Bits hi..lo (inclusive) set; empty when lo > hi. */
+static uint64_t x86_bits(unsigned int hi, unsigned int lo)
+{
+	if (lo > hi)
+		return 0;
+	return (~0ULL >> (63 - hi)) & (~0ULL << lo);
+}
+
+/* A page-table entry from guest RAM. */
+static int x86_read_pte(struct nvmm_machine *mach, uint64_t gpa,
+			unsigned int size, uint64_t *pte)
+{
+	struct vmm_area a;
+	const uint8_t *p;
+	uint32_t v32;
+
+	if (vmm_area_find(mach, gpa, &a) == -1 || gpa + size > a.gpa + a.size)
+		return -1;
+	p = (const uint8_t *)(a.hva + (gpa - a.gpa));
+	if (size == 4) {
+		memcpy(&v32, p, 4);
+		*pte = v32;
+	} else {
+		memcpy(pte, p, 8);
+	}
+	return 0;
+}
+
+enum x86_paging { PG_32, PG_PAE, PG_4L, PG_5L };
+
+int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
+		 uint64_t la, unsigned int acc, uint64_t *gpa,
+		 nvmm_prot_t *prot, uint32_t *pferr)
+{
+	const uint64_t cr0 = st->crs[NVMM_X64_CR_CR0];
+	const uint64_t cr4 = st->crs[NVMM_X64_CR_CR4];
+	const uint64_t efer = st->msrs[NVMM_X64_MSR_EFER];
+	const bool nxe = (efer & X86_EFER_NXE) != 0;
+	const bool wr = (acc & X86_ACC_WRITE) != 0;
+	const bool ex = (acc & X86_ACC_EXEC) != 0;
+	const unsigned int maxphy = x86_maxphy();
+	const uint64_t frame = x86_bits(maxphy - 1, 12);
+	bool user, rw = true, us = true, xd = false, fault;
+	unsigned int levels, level, shift;
+	uint64_t table, pte = 0, rsvd, pa, cpl;
+	enum x86_paging pg;
+
+	*pferr = 0;
+	if (!(cr0 & X86_CR0_PG)) {
+		*gpa = (efer & X86_EFER_LMA) ? la : (la & 0xFFFFFFFFULL);
+		*prot = NVMM_PROT_ALL;
+		return 0;
+	}
+	if (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM)
+		cpl = 3;
+	else
+		cpl = st->segs[NVMM_X64_SEG_SS].attrib.dpl;
+	user = (cpl == 3);
+	if (acc & X86_ACC_CHECK) {
+		*pferr = (wr ? X86_PFERR_W : 0) | (user ? X86_PFERR_U : 0);
+		if (ex && (nxe || (cr4 & X86_CR4_SMEP)))
+			*pferr |= X86_PFERR_I;
+	}
+
+	if (!(cr4 & X86_CR4_PAE)) {
+		pg = PG_32;
+		levels = 2;
+		la &= 0xFFFFFFFFULL;
+		table = st->crs[NVMM_X64_CR_CR3] & 0xFFFFF000ULL;
+	} else if (efer & X86_EFER_LMA) {
+		unsigned int vbits = (cr4 & X86_CR4_LA57) ? 57 : 48;
+		uint64_t top = la >> (vbits - 1);
+
+		pg = (cr4 & X86_CR4_LA57) ? PG_5L : PG_4L;
+		levels = (pg == PG_5L) ? 5 : 4;
+		if (top != 0 && top != (~0ULL >> (vbits - 1))) {
+			errno = EFAULT;	/* non-canonical: #GP, not #PF */
+			return -1;
+		}
+		table = st->crs[NVMM_X64_CR_CR3] & frame;
+	} else {
+		pg = PG_PAE;
+		levels = 3;
+		la &= 0xFFFFFFFFULL;
+		table = st->crs[NVMM_X64_CR_CR3] & 0xFFFFFFE0ULL;
+	}
+
+	for (level = levels; level >= 1; level--) {
+		bool large = false;
+		uint64_t idx;
+
+		shift = (pg == PG_32) ? 12 + 10 * (level - 1) :
+			12 + 9 * (level - 1);
+		if (pg == PG_32)
+			idx = (la >> shift) & 0x3FF;
+		else if (pg == PG_PAE && level == 3)
+			idx = (la >> 30) & 3;
+		else
+			idx = (la >> shift) & 0x1FF;
+		if (x86_read_pte(mach, table + idx * (pg == PG_32 ? 4 : 8),
+				 pg == PG_32 ? 4 : 8, &pte) == -1) {
+			errno = EFAULT;
+			return -1;
+		}
+		if (!(pte & 1)) {
+			errno = EFAULT;
+			return -1;
+		}
+
+		/* Reserved bits. */
+		if (pg == PG_32) {
+			rsvd = 0;
+			if (level == 2 && (pte & 0x80) && (cr4 & X86_CR4_PSE)) {
+				large = true;
+				/* PSE-36: bits 20:13 hold address bits 39:32. */
+				rsvd = (1ULL << 21) |
+				       x86_bits(20, 13 + (maxphy > 40 ? 8 :
+							  maxphy - 32));
+			}
+		} else if (pg == PG_PAE && level == 3) {
+			rsvd = 0x1E6ULL | x86_bits(63, maxphy);
+		} else {
+			rsvd = x86_bits(pg == PG_PAE ? 62 : 51, maxphy);
+			if (!nxe)
+				rsvd |= 1ULL << 63;
+			if (level >= 4)
+				rsvd |= 0x80;	/* PS in PML4E, PML5E */
+			else if ((level == 3 || level == 2) && (pte & 0x80)) {
+				large = true;
+				rsvd |= x86_bits(level == 3 ? 29 : 20, 13);
+			}
+		}
+		if (pte & rsvd) {
+			*pferr |= X86_PFERR_P | X86_PFERR_RSVD;
+			errno = EINVAL;
+			return -1;
+		}
+
+		if (!(pg == PG_PAE && level == 3)) {
+			rw = rw && (pte & 2);
+			us = us && (pte & 4);
+		}
+		if (pg != PG_32 && nxe && (pte >> 63))
+			xd = true;
+
+		if (large || level == 1)
+			break;
+		table = (pg == PG_32) ? (pte & 0xFFFFF000ULL) : (pte & frame);
+	}
+
+	if (pg == PG_32 && level == 2) {
+		pa = (pte & 0xFFC00000ULL) | (((pte >> 13) & 0xFF) << 32);
+		pa |= la & 0x3FFFFFULL;
+	} else if (pg == PG_32) {
+		pa = (pte & 0xFFFFF000ULL) | (la & X86_PAGE_MASK);
+	} else {
+		uint64_t pmask = x86_bits(shift - 1, 0);
+
+		pa = (pte & frame & ~pmask) | (la & pmask);
+	}
+
+	if (acc & X86_ACC_CHECK) {
+		if (user)
+			fault = !us || (wr && !rw);
+		else
+			fault = (us && ex && (cr4 & X86_CR4_SMEP)) ||
+				(us && !ex && (cr4 & X86_CR4_SMAP) &&
+				 !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_AC)) ||
+				(wr && !rw && (cr0 & X86_CR0_WP));
+		if (ex && xd)
+			fault = true;
+		if (fault) {
+			*pferr |= X86_PFERR_P;
+			errno = EFAULT;
+			return -1;
+		}
+	}
+	*gpa = pa;
+	*prot = NVMM_PROT_READ | (rw ? NVMM_PROT_WRITE : 0) |
+		(xd ? 0 : NVMM_PROT_EXEC) | (us ? NVMM_PROT_USER : 0);
+	return 0;
+}
+
+VMM_EXPORT int nvmm_gva_to_gpa(struct nvmm_machine *mach,
+			       struct nvmm_vcpu *vcpu, gvaddr_t gva,
+			       gpaddr_t *gpa, nvmm_prot_t *prot)
+{
+	uint32_t pferr;
+
+	if (mach == NULL || vcpu == NULL || gpa == NULL || prot == NULL ||
+	    mach->areas == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nvmm_vcpu_getstate(mach, vcpu, NVMM_X64_STATE_CRS |
+			       NVMM_X64_STATE_MSRS) == -1)
+		return -1;
+	return x86_mmu_walk(mach, vcpu->state, gva, X86_ACC_READ, gpa, prot,
+			    &pferr);
+}
+
+/* -------------------------------------------------------------------------- */
+/* The assists' view of the VCPU. */
+
+enum x86_cpu_mode x86_cpu_mode(const struct nvmm_x64_state *st)
+{
+	const struct nvmm_x64_state_seg *cs = &st->segs[NVMM_X64_SEG_CS];
+
+	if (!(st->crs[NVMM_X64_CR_CR0] & X86_CR0_PE) ||
+	    (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM))
+		return X86_MODE_16;
+	if ((st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_LMA) && cs->attrib.l)
+		return X86_MODE_64;
+	return cs->attrib.def ? X86_MODE_32 : X86_MODE_16;
+}
+
+uint64_t x86_linear(const struct x86_ctx *c, unsigned int seg, uint64_t off,
+		    unsigned int adsize)
+{
+	off &= x86_size_mask(adsize);
+	if (c->mode == X86_MODE_64) {
+		if (seg == NVMM_X64_SEG_FS || seg == NVMM_X64_SEG_GS)
+			return off + c->st->segs[seg].base;
+		return off;
+	}
+	return (off + c->st->segs[seg].base) & 0xFFFFFFFFULL;
+}
+
+int x86_ctx_init(struct x86_ctx *c, struct nvmm_machine *mach,
+		 struct nvmm_vcpu *vcpu)
+{
+	if (mach == NULL || vcpu == NULL || mach->areas == NULL ||
+	    vcpu->state == NULL || vcpu->exit == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nvmm_vcpu_getstate(mach, vcpu, NVMM_X64_STATE_GPRS |
+			       NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
+			       NVMM_X64_STATE_MSRS) == -1)
+		return -1;
+	c->mach = mach;
+	c->vcpu = vcpu;
+	c->st = vcpu->state;
+	c->mode = x86_cpu_mode(c->st);
+	memcpy(c->gprs, c->st->gprs, sizeof(c->gprs));
+	return 0;
+}
+
+int x86_ctx_commit(struct x86_ctx *c)
+{
+	memcpy(c->vcpu->state->gprs, c->gprs, sizeof(c->gprs));
+	return nvmm_vcpu_setstate(c->mach, c->vcpu, NVMM_X64_STATE_GPRS);
+}
+
+void x86_advance_rip(struct x86_ctx *c, unsigned int len)
+{
+	uint64_t rip = c->gprs[NVMM_X64_GPR_RIP] + len;
+
+	if (c->mode == X86_MODE_16)
+		rip &= 0xFFFF;
+	else if (c->mode == X86_MODE_32)
+		rip &= 0xFFFFFFFFULL;
+	c->gprs[NVMM_X64_GPR_RIP] = rip;
+}
+
+/* -------------------------------------------------------------------------- */
+/* Guest memory operands. */
+
+/* RAM with the needed permission: direct; anything else: the callback. */
+static void x86_classify(struct x86_ctx *c, struct x86_span *sp,
+			 unsigned int memacc)
+{
+	struct vmm_area a;
+	nvmm_prot_t need = 0;
+
+	sp->hva = NULL;
+	if (vmm_area_find(c->mach, sp->gpa, &a) == -1 ||
+	    sp->gpa + sp->len > a.gpa + a.size)
+		return;
+	if (memacc & X86_MEM_R)
+		need |= NVMM_PROT_READ;
+	if (memacc & X86_MEM_W)
+		need |= NVMM_PROT_WRITE;
+	if ((a.prot & need) != need)
+		return;
+	sp->hva = (uint8_t *)(a.hva + (sp->gpa - a.gpa));
+}
+
+int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
+		 unsigned int memacc, uint64_t hint, struct x86_gmem *g)
+{
+	const bool paging = (c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG) != 0;
+	unsigned int acc = X86_ACC_CHECK |
+		((memacc & X86_MEM_W) ? X86_ACC_WRITE : X86_ACC_READ);
+	unsigned int first = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
+	unsigned int i;
+	nvmm_prot_t prot;
+	uint32_t pferr;
+
+	g->n = (size > first) ? 2 : 1;
+	g->s[0].len = (g->n == 2) ? first : size;
+	g->s[1].len = size - g->s[0].len;
+	for (i = 0; i < g->n; i++) {
+		struct x86_span *sp = &g->s[i];
+		uint64_t pla = (i == 0) ? la : la + first;
+
+		if (c->mode != X86_MODE_64)
+			pla &= 0xFFFFFFFFULL;
+		if (!paging) {
+			sp->gpa = pla;
+		} else if (g->n == 1 && hint != ~0ULL &&
+			   (hint & X86_PAGE_MASK) == (pla & X86_PAGE_MASK)) {
+			sp->gpa = hint;
+		} else if (x86_mmu_walk(c->mach, c->st, pla, acc, &sp->gpa,
+					&prot, &pferr) == -1) {
+			errno = EFAULT;
+			return -1;
+		}
+		x86_classify(c, sp, memacc);
+		if (sp->hva == NULL && c->vcpu->cbs.mem == NULL) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Through the mem callback: elements of 8, 4, 2 or 1 bytes in order. */
+static void x86_mmio(struct x86_ctx *c, uint64_t gpa, uint8_t *buf,
+		     unsigned int len, bool write)
+{
+	struct nvmm_mem mem = {
+		.mach = c->mach, .vcpu = c->vcpu, .write = write,
+	};
+
+	while (len > 0) {
+		unsigned int k = len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
+
+		mem.gpa = gpa;
+		mem.size = k;
+		mem.data = buf;
+		c->vcpu->cbs.mem(&mem);
+		gpa += k;
+		buf += k;
+		len -= k;
+	}
+}
+
+void x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva, void *buf,
+		 unsigned int len, bool write)
+{
+	if (hva == NULL)
+		x86_mmio(c, gpa, buf, len, write);
+	else if (write)
+		memcpy(hva, buf, len);
+	else
+		memcpy(buf, hva, len);
+}
+
+void x86_gmem_read(struct x86_ctx *c, const struct x86_gmem *g, void *buf)
+{
+	unsigned int i, off = 0;
+
+	for (i = 0; i < g->n; i++) {
+		x86_span_rw(c, g->s[i].gpa, g->s[i].hva, (uint8_t *)buf + off,
+			    g->s[i].len, false);
+		off += g->s[i].len;
+	}
+}
+
+void x86_gmem_write(struct x86_ctx *c, const struct x86_gmem *g,
+		    const void *buf)
+{
+	uint8_t tmp[16];
+	unsigned int i, off = 0;
+
+	/* The callback's data pointer is not const. */
+	memcpy(tmp, buf, g->s[0].len + (g->n > 1 ? g->s[1].len : 0));
+	for (i = 0; i < g->n; i++) {
+		x86_span_rw(c, g->s[i].gpa, g->s[i].hva, tmp + off,
+			    g->s[i].len, true);
+		off += g->s[i].len;
+	}
+}
+
+/* -------------------------------------------------------------------------- */
+/* String operands. */
+
+uint64_t x86_str_room(uint64_t la, uint64_t off, unsigned int size,
+		      bool down, uint64_t admask, uint64_t max)
+{
+	uint64_t po = la & X86_PAGE_MASK, n, room;
+
+	if (po + size > X86_PAGE_SIZE || off > admask - (size - 1))
+		return 0;
+	if (down) {
+		n = po / size + 1;
+		room = off / size + 1;
+	} else {
+		n = (X86_PAGE_SIZE - po) / size;
+		room = (admask - off - (size - 1)) / size + 1;
+		if (room == 0)	/* 64-bit address size: no wrap */
+			room = max;
+	}
+	if (n > room)
+		n = room;
+	return n < max ? n : max;
+}
+
+int x86_strop_map(struct x86_ctx *c, struct x86_strop *o, uint64_t la,
+		  unsigned int size, bool down, uint64_t n,
+		  unsigned int memacc)
+{
+	uint64_t lo = la, span = size;
+
+	o->size = size;
+	o->down = down;
+	o->single = (n == 0);
+	if (n > 0) {
+		span = n * size;
+		if (down)
+			lo = la - (n - 1) * size;
+	}
+	if (x86_gmem_map(c, lo, (unsigned int)span, memacc, ~0ULL, &o->g) == -1)
+		return -1;
+	o->gpa0 = o->g.s[0].gpa + (la - lo);
+	o->hva0 = o->g.s[0].hva ? o->g.s[0].hva + (la - lo) : NULL;
+	return 0;
+}
+
+void x86_strop_rw(struct x86_ctx *c, const struct x86_strop *o, uint64_t k,
+		  void *buf, bool write)
+{
+	int64_t off = (int64_t)(k * o->size);
+
+	if (o->single) {
+		if (write)
+			x86_gmem_write(c, &o->g, buf);
+		else
+			x86_gmem_read(c, &o->g, buf);
+		return;
+	}
+	if (o->down)
+		off = -off;
+	x86_span_rw(c, o->gpa0 + (uint64_t)off, o->hva0 ? o->hva0 + off : NULL,
+		    buf, o->size, write);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Instructions. */
+
+int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf)
+{
+	uint64_t rip = c->st->gprs[NVMM_X64_GPR_RIP], la, gpa;
+	unsigned int n = 0, k;
+	struct vmm_area a;
+	nvmm_prot_t prot;
+	uint32_t pferr;
+
+	if (c->mode == X86_MODE_16)
+		rip &= 0xFFFF;
+	else if (c->mode == X86_MODE_32)
+		rip &= 0xFFFFFFFFULL;
+	la = x86_linear(c, NVMM_X64_SEG_CS, rip, 8);
+	while (n < X86_MAX_INSN_LEN) {
+		if (x86_mmu_walk(c->mach, c->st, la,
+				 X86_ACC_CHECK | X86_ACC_EXEC, &gpa, &prot,
+				 &pferr) == -1 ||
+		    vmm_area_find(c->mach, gpa, &a) == -1 ||
+		    !(a.prot & (NVMM_PROT_READ | NVMM_PROT_EXEC)))
+			break;
+		k = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
+		if (k > X86_MAX_INSN_LEN - n)
+			k = X86_MAX_INSN_LEN - n;
+		memcpy(buf + n, (const uint8_t *)(a.hva + (gpa - a.gpa)), k);
+		n += k;
+		la += k;
+		if (c->mode != X86_MODE_64)
+			la &= 0xFFFFFFFFULL;
+	}
+	if (n == 0) {
+		errno = EFAULT;
+		return -1;
+	}
+	return (int)n;
+}
+
+int x86_get_insn(struct x86_ctx *c, const uint8_t *bytes, unsigned int n,
+		 struct x86_insn *insn)
+{
+	uint8_t buf[X86_MAX_INSN_LEN];
+	int r, got;
+
+	if (n > X86_MAX_INSN_LEN)
+		n = X86_MAX_INSN_LEN;
+	if (n > 0) {
+		r = x86_decode(bytes, n, c->mode, insn);
+		if (r == X86_DEC_OK)
+			return 0;
+		if (r == X86_DEC_INVALID || n == X86_MAX_INSN_LEN) {
+			errno = ENODEV;
+			return -1;
+		}
+		/* The CPU gave too few bytes: fetch them. */
+	}
+	got = x86_fetch_insn(c, buf);
+	if (got < 0)
+		return -1;
+	r = x86_decode(buf, (size_t)got, c->mode, insn);
+	if (r == X86_DEC_OK)
+		return 0;
+	errno = (r == X86_DEC_SHORT) ? EFAULT : ENODEV;
+	return -1;
+}
