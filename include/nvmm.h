@@ -89,12 +89,7 @@ struct nvmm_mem {
 
 #define NVMM_VCPU_CONF_CALLBACKS	NVMM_VCPU_CONF_LIBNVMM_BEGIN
 
-#define NVMM_PROT_READ		0x01
-#define NVMM_PROT_WRITE		0x02
-#define NVMM_PROT_EXEC		0x04
-#define NVMM_PROT_USER		0x08
-#define NVMM_PROT_ALL		0x0F
-typedef uint64_t nvmm_prot_t;
+typedef uint64_t nvmm_prot_t;	/* NVMM_PROT_*, in <nvmm/nvmm_dev.h> */
 
 int nvmm_init(void);
 int nvmm_root_init(void);

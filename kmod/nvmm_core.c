@@ -19,12 +19,33 @@
 #include <linux/uaccess.h>
 #include <linux/timekeeping.h>
 #include <linux/capability.h>
+#include <linux/entry-kvm.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
 
 #include "nvmm_internal.h"
 
 const struct nvmm_impl *nvmm_impl;
 
 static struct nvmm_machine machines[NVMM_MAX_MACHINES];
+
+/* Size of the largest ioctl argument. */
+union nvmm_ioc_args {
+	struct nvmm_ioc_capability capability;
+	struct nvmm_ioc_machine_create machine_create;
+	struct nvmm_ioc_machine_destroy machine_destroy;
+	struct nvmm_ioc_machine_configure machine_configure;
+	struct nvmm_ioc_vcpu_create vcpu_create;
+	struct nvmm_ioc_vcpu_destroy vcpu_destroy;
+	struct nvmm_ioc_vcpu_configure vcpu_configure;
+	struct nvmm_ioc_vcpu_getstate vcpu_getstate;
+	struct nvmm_ioc_vcpu_run vcpu_run;
+	struct nvmm_ioc_hva_map hva_map;
+	struct nvmm_ioc_hva_unmap hva_unmap;
+	struct nvmm_ioc_gpa_map gpa_map;
+	struct nvmm_ioc_gpa_unmap gpa_unmap;
+	struct nvmm_ioc_ctl ctl;
+};
 
 struct page *nvmm_alloc_page(void)
 {
@@ -138,6 +159,8 @@ static int nvmm_vcpu_alloc(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 		nvmm_free_page(page);
 		return ret;
 	}
+	vcpu->kick = false;
+	vcpu->mode = NVMM_VCPU_OUTSIDE;
 	spin_lock(&nvmm_pub_lock);
 	vcpu->comm_page = page;
 	vcpu->present = true;
@@ -202,6 +225,9 @@ static int nvmm_vcpu_destroy(struct nvmm_owner *owner,
 	mach = nvmm_machine_get(owner, args->machid, false);
 	if (IS_ERR(mach))
 		return PTR_ERR(mach);
+	if (args->cpuid < NVMM_MAX_VCPUS)
+		nvmm_vcpu_kick(&mach->cpus[array_index_nospec(args->cpuid,
+							      NVMM_MAX_VCPUS)]);
 	vcpu = nvmm_vcpu_get(mach, args->cpuid);
 	if (!IS_ERR(vcpu)) {
 		nvmm_vcpu_free(mach, vcpu);
@@ -209,6 +235,143 @@ static int nvmm_vcpu_destroy(struct nvmm_owner *owner,
 	}
 	nvmm_machine_put(mach, false);
 	return PTR_ERR_OR_ZERO(vcpu);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Running. */
+
+/* Make a VCPU return to userland: at once if it is in the guest. */
+void nvmm_vcpu_kick(struct nvmm_cpu *vcpu)
+{
+	WRITE_ONCE(vcpu->kick, true);
+	/* Pairs with the barrier in nvmm_vcpu_enter_check(). */
+	smp_mb();
+	if (READ_ONCE(vcpu->mode) == NVMM_VCPU_IN_GUEST)
+		smp_send_reschedule(READ_ONCE(vcpu->hcpu));
+}
+
+u64 nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu)
+{
+	lockdep_assert_irqs_disabled();
+
+	WRITE_ONCE(vcpu->hcpu, smp_processor_id());
+	WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
+	/*
+	 * From here on, a remote flush or kick sees us in guest mode and
+	 * interrupts us, or we see its request below.
+	 */
+	smp_mb();
+
+	if (unlikely(READ_ONCE(vcpu->comm->stop))) {
+		nvmm_vcpu_leave(vcpu);
+		return NVMM_VCPU_EXIT_STOPPED;
+	}
+	if (unlikely(READ_ONCE(vcpu->kick) ||
+		     READ_ONCE(vcpu->mach->dying) ||
+		     xfer_to_guest_mode_work_pending())) {
+		WRITE_ONCE(vcpu->kick, false);
+		nvmm_vcpu_leave(vcpu);
+		return NVMM_VCPU_EXIT_NONE;
+	}
+	return 0;
+}
+
+static int nvmm_vcpu_run(struct nvmm_owner *owner,
+			 struct nvmm_ioc_vcpu_run *args)
+{
+	struct nvmm_machine *mach;
+	struct nvmm_cpu *vcpu;
+	int ret;
+
+	mach = nvmm_machine_get(owner, args->machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	vcpu = nvmm_vcpu_get(mach, args->cpuid);
+	if (IS_ERR(vcpu)) {
+		ret = PTR_ERR(vcpu);
+		goto out;
+	}
+	ret = nvmm_impl->vcpu_run(mach, vcpu);
+	/* Whatever the reason of the return, a stop request is consumed. */
+	WRITE_ONCE(vcpu->comm->stop, 0);
+	nvmm_vcpu_put(vcpu);
+out:
+	nvmm_machine_put(mach, false);
+	return ret;
+}
+
+static int nvmm_vcpu_getstate(struct nvmm_owner *owner,
+			      struct nvmm_ioc_vcpu_getstate *args)
+{
+	struct nvmm_machine *mach;
+	struct nvmm_cpu *vcpu;
+	int ret;
+
+	mach = nvmm_machine_get(owner, args->machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	vcpu = nvmm_vcpu_get(mach, args->cpuid);
+	if (IS_ERR(vcpu)) {
+		ret = PTR_ERR(vcpu);
+		goto out;
+	}
+	ret = nvmm_impl->vcpu_getstate(vcpu);
+	nvmm_vcpu_put(vcpu);
+out:
+	nvmm_machine_put(mach, false);
+	return ret;
+}
+
+static int nvmm_vcpu_configure(struct nvmm_owner *owner,
+			       struct nvmm_ioc_vcpu_configure *args)
+{
+	struct nvmm_machine *mach;
+	struct nvmm_cpu *vcpu;
+	int ret;
+
+	mach = nvmm_machine_get(owner, args->machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	vcpu = nvmm_vcpu_get(mach, args->cpuid);
+	if (IS_ERR(vcpu)) {
+		ret = PTR_ERR(vcpu);
+		goto out;
+	}
+	ret = nvmm_impl->vcpu_configure(vcpu, args->op,
+					u64_to_user_ptr(args->conf));
+	nvmm_vcpu_put(vcpu);
+out:
+	nvmm_machine_put(mach, false);
+	return ret;
+}
+
+/* Guest memory operations: the machine held for reading. */
+static int nvmm_mem_op(struct nvmm_owner *owner, unsigned int cmd,
+		       union nvmm_ioc_args *args)
+{
+	struct nvmm_machine *mach;
+	int ret;
+
+	/* machid is the first member of every one of these. */
+	mach = nvmm_machine_get(owner, args->hva_map.machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	switch (cmd) {
+	case NVMM_IOC_HVA_MAP:
+		ret = nvmm_hva_map(mach, &args->hva_map);
+		break;
+	case NVMM_IOC_HVA_UNMAP:
+		ret = nvmm_hva_unmap(mach, &args->hva_unmap);
+		break;
+	case NVMM_IOC_GPA_MAP:
+		ret = nvmm_gpa_map(mach, &args->gpa_map);
+		break;
+	default:
+		ret = nvmm_gpa_unmap(mach, &args->gpa_unmap);
+		break;
+	}
+	nvmm_machine_put(mach, false);
+	return ret;
 }
 
 /* -------------------------------------------------------------------------- */
@@ -233,6 +396,7 @@ static void nvmm_machine_free(struct nvmm_machine *mach)
 		mutex_destroy(&vcpu->lock);
 	}
 	nvmm_impl->machine_destroy(mach);
+	nvmm_mmu_fini(mach);
 	kvfree(mach->cpus);
 	mach->cpus = NULL;
 	mmdrop(mach->mm);
@@ -261,13 +425,21 @@ static int nvmm_machine_setup(struct nvmm_machine *mach,
 	}
 	atomic_set(&mach->ncpus, 0);
 	mach->nram = 0;
+	mach->dying = false;
 	mach->machdata = NULL;
 	mach->pid = get_pid(task_tgid(current));
 	mach->time = ktime_get_real_seconds();
 	mmgrab(current->mm);
+	mach->mm = current->mm;
 
-	ret = nvmm_impl->machine_create(mach);
+	ret = nvmm_mmu_init(mach);
+	if (!ret) {
+		ret = nvmm_impl->machine_create(mach);
+		if (ret)
+			nvmm_mmu_fini(mach);
+	}
 	if (ret) {
+		mach->mm = NULL;
 		mmdrop(current->mm);
 		put_pid(mach->pid);
 		mach->pid = NULL;
@@ -279,7 +451,6 @@ static int nvmm_machine_setup(struct nvmm_machine *mach,
 	}
 
 	spin_lock(&nvmm_pub_lock);
-	mach->mm = current->mm;
 	WRITE_ONCE(mach->owner, owner);
 	WRITE_ONCE(mach->present, true);
 	spin_unlock(&nvmm_pub_lock);
@@ -323,6 +494,16 @@ static int nvmm_machine_destroy(struct nvmm_owner *owner,
 				struct nvmm_ioc_machine_destroy *args)
 {
 	struct nvmm_machine *mach;
+	unsigned int i;
+
+	/* Make running VCPUs return, so that the lock can be had. */
+	mach = nvmm_machine_get(owner, args->machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	WRITE_ONCE(mach->dying, true);
+	for (i = 0; i < NVMM_MAX_VCPUS; i++)
+		nvmm_vcpu_kick(&mach->cpus[i]);
+	nvmm_machine_put(mach, false);
 
 	mach = nvmm_machine_get(owner, args->machid, true);
 	if (IS_ERR(mach))
@@ -330,6 +511,19 @@ static int nvmm_machine_destroy(struct nvmm_owner *owner,
 	nvmm_machine_free(mach);
 	nvmm_machine_put(mach, true);
 	return 0;
+}
+
+/* No machine configuration exists (mach_conf_support is 0). */
+static int nvmm_machine_configure(struct nvmm_owner *owner,
+				  struct nvmm_ioc_machine_configure *args)
+{
+	struct nvmm_machine *mach;
+
+	mach = nvmm_machine_get(owner, args->machid, false);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	nvmm_machine_put(mach, false);
+	return -EINVAL;
 }
 
 /* -------------------------------------------------------------------------- */
@@ -541,23 +735,6 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 	return ret;
 }
 
-/* Size of the largest ioctl argument. */
-union nvmm_ioc_args {
-	struct nvmm_ioc_capability capability;
-	struct nvmm_ioc_machine_create machine_create;
-	struct nvmm_ioc_machine_destroy machine_destroy;
-	struct nvmm_ioc_machine_configure machine_configure;
-	struct nvmm_ioc_vcpu_create vcpu_create;
-	struct nvmm_ioc_vcpu_destroy vcpu_destroy;
-	struct nvmm_ioc_vcpu_configure vcpu_configure;
-	struct nvmm_ioc_vcpu_getstate vcpu_getstate;
-	struct nvmm_ioc_vcpu_run vcpu_run;
-	struct nvmm_ioc_hva_map hva_map;
-	struct nvmm_ioc_hva_unmap hva_unmap;
-	struct nvmm_ioc_gpa_map gpa_map;
-	struct nvmm_ioc_gpa_unmap gpa_unmap;
-	struct nvmm_ioc_ctl ctl;
-};
 
 static long nvmm_dispatch(struct nvmm_owner *owner, unsigned int cmd,
 			  union nvmm_ioc_args *args)
@@ -584,15 +761,19 @@ static long nvmm_dispatch(struct nvmm_owner *owner, unsigned int cmd,
 		return nvmm_vcpu_destroy(owner, &args->vcpu_destroy);
 	case NVMM_IOC_CTL:
 		return nvmm_ctl(owner, &args->ctl);
-	case NVMM_IOC_MACHINE_CONFIGURE:
-	case NVMM_IOC_VCPU_CONFIGURE:
-	case NVMM_IOC_VCPU_GETSTATE:
 	case NVMM_IOC_VCPU_RUN:
+		return nvmm_vcpu_run(owner, &args->vcpu_run);
+	case NVMM_IOC_VCPU_GETSTATE:
+		return nvmm_vcpu_getstate(owner, &args->vcpu_getstate);
+	case NVMM_IOC_VCPU_CONFIGURE:
+		return nvmm_vcpu_configure(owner, &args->vcpu_configure);
+	case NVMM_IOC_MACHINE_CONFIGURE:
+		return nvmm_machine_configure(owner, &args->machine_configure);
 	case NVMM_IOC_HVA_MAP:
 	case NVMM_IOC_HVA_UNMAP:
 	case NVMM_IOC_GPA_MAP:
 	case NVMM_IOC_GPA_UNMAP:
-		return -EOPNOTSUPP;
+		return nvmm_mem_op(owner, cmd, args);
 	default:
 		return -ENOTTY;
 	}

@@ -15,6 +15,7 @@
 
 #include "nvmm_internal.h"
 
+bool nvmm_rebooting;
 static DEFINE_PER_CPU(bool, nvmm_cpu_on);
 static enum cpuhp_state nvmm_hp_state;
 static bool nvmm_hp_registered;
@@ -101,6 +102,7 @@ static void nvmm_cpu_disable_ipi(void *unused)
 static int nvmm_reboot(struct notifier_block *nb, unsigned long code,
 		       void *unused)
 {
+	WRITE_ONCE(nvmm_rebooting, true);
 	on_each_cpu(nvmm_cpu_disable_ipi, NULL, 1);
 	return NOTIFY_OK;
 }

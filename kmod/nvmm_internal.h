@@ -13,7 +13,9 @@
  *   write to create or destroy it. No global lock is taken by machine or
  *   VCPU operations once the machine exists.
  *   vcpu->lock (mutex): held across every VCPU operation, including run.
- *   Order: machine->lock, then vcpu->lock.
+ *   mmu->maps_mutex: serializes changes of the guest-physical mappings.
+ *   mmu->lock (spinlock): the nested page table and invalidation state.
+ *   Order: machine->lock, vcpu->lock, maps_mutex, mmap_lock, mmu->lock.
  */
 #ifndef NVMM_INTERNAL_H
 #define NVMM_INTERNAL_H
@@ -21,14 +23,18 @@
 #include <linux/types.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/atomic.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
 
 #include <nvmm/nvmm_dev.h>
 
 #define NVMM_MAX_MACHINES	128
 #define NVMM_MAX_VCPUS		256
 #define NVMM_MAX_RAM		(128ULL << 30)
+#define NVMM_MAX_GPA_MAPS	512
+#define NVMM_MAX_HVA_MAPS	512
 
 struct nvmm_owner {
 	bool root;		/* opened write-only by CAP_SYS_ADMIN: inspects */
@@ -38,6 +44,12 @@ struct nvmm_owner {
 
 struct nvmm_machine;
 
+/* Where a VCPU is, for remote TLB flushes and kicks. */
+enum nvmm_vcpu_mode {
+	NVMM_VCPU_OUTSIDE = 0,
+	NVMM_VCPU_IN_GUEST,
+};
+
 struct nvmm_cpu {
 	struct mutex lock;		/* held across every VCPU operation */
 	bool present;
@@ -46,19 +58,79 @@ struct nvmm_cpu {
 	struct page *comm_page;
 	struct nvmm_comm_page *comm;	/* kernel view of comm_page */
 	void *cpudata;			/* backend */
+
+	/* Run state, read by other CPUs without the lock. */
+	int mode;			/* enum nvmm_vcpu_mode */
+	int hcpu;			/* host CPU while IN_GUEST */
+	bool kick;			/* return to userland at once */
+};
+
+/* A guest-physical range backed by the owner's memory (gpa_map). */
+struct nvmm_gmap {
+	u64 gpa;
+	u64 size;
+	u64 hva;
+	u32 prot;			/* NVMM_PROT_READ/WRITE/EXEC */
+};
+
+/* The set of gmaps, replaced as a whole and read under RCU. */
+struct nvmm_gmaps {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct nvmm_gmap map[];		/* sorted by gpa, disjoint */
+};
+
+/* A host range registered with hva_map. */
+struct nvmm_hmap {
+	u64 hva;
+	u64 size;
+};
+
+/* Format of nested page table entries, given by the backend. */
+struct nvmm_pt_ops {
+	u64 (*leaf)(u64 pa, u32 prot);	/* a 4 KiB mapping */
+	u64 table;			/* bits of an entry to a next table */
+	u64 present;			/* an entry is in use if these are */
+};
+
+struct nvmm_mmu {
+	const struct nvmm_pt_ops *ops;
+	struct mmu_notifier mn;
+	bool mn_registered;
+	spinlock_t lock;
+	struct page *root;
+	u64 root_pa;
+	unsigned long tables;		/* page-table pages in use */
+
+	/* Invalidations, as seen by faults in flight. */
+	unsigned long inval_seq;
+	long inval_count;
+	u64 inval_start;
+	u64 inval_end;
+	unsigned long maps_gen;		/* bumped when gmaps lose a range */
+
+	/* Translations removed: VCPUs flush before entering again. */
+	atomic64_t tlb_gen;
+
+	struct mutex maps_mutex;
+	struct nvmm_gmaps __rcu *gmaps;
+	struct nvmm_hmap *hmaps;
+	unsigned int nhmaps;
 };
 
 struct nvmm_machine {
 	struct rw_semaphore lock;
 	bool present;
+	bool dying;			/* destroy pending: runs return */
 	nvmm_machid_t machid;
 	struct nvmm_owner *owner;
 	struct mm_struct *mm;		/* mmgrab()ed creator mm */
 	struct pid *pid;		/* creator's thread group */
 	time64_t time;
 	atomic_t ncpus;
-	u64 nram;
+	u64 nram;			/* bytes of guest-physical mappings */
 	struct nvmm_cpu *cpus;		/* NVMM_MAX_VCPUS slots */
+	struct nvmm_mmu mmu;
 	void *machdata;			/* backend */
 };
 
@@ -78,11 +150,18 @@ struct nvmm_impl {
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
 	void (*capability)(struct nvmm_capability *cap);
+	const struct nvmm_pt_ops *pt_ops;
 
 	int (*machine_create)(struct nvmm_machine *mach);
 	void (*machine_destroy)(struct nvmm_machine *mach);
 	int (*vcpu_create)(struct nvmm_machine *mach, struct nvmm_cpu *vcpu);
 	void (*vcpu_destroy)(struct nvmm_machine *mach, struct nvmm_cpu *vcpu);
+	int (*vcpu_configure)(struct nvmm_cpu *vcpu, u64 op,
+			      void __user *conf);
+	/* Fill the comm page with the groups in state_wanted. */
+	int (*vcpu_getstate)(struct nvmm_cpu *vcpu);
+	/* Run until an exit for userland; the exit goes to the comm page. */
+	int (*vcpu_run)(struct nvmm_machine *mach, struct nvmm_cpu *vcpu);
 };
 
 extern const struct nvmm_impl nvmm_x86_svm;
@@ -90,6 +169,7 @@ extern const struct nvmm_impl nvmm_x86_vmx;
 extern const struct nvmm_impl *nvmm_impl;
 
 /* nvmm_cpu.c: host CPU enabling across load, hotplug, suspend, reboot. */
+extern bool nvmm_rebooting;	/* virtualization may vanish under a VCPU */
 int nvmm_cpus_enable(void);
 void nvmm_cpus_disable(void);
 
@@ -97,11 +177,47 @@ void nvmm_cpus_disable(void);
 int nvmm_x86_init(void);
 void nvmm_x86_capability(struct nvmm_capability *cap);
 
+/* nvmm_mmu.c: guest-physical memory. */
+int nvmm_mmu_init(struct nvmm_machine *mach);
+void nvmm_mmu_fini(struct nvmm_machine *mach);
+int nvmm_hva_map(struct nvmm_machine *mach, struct nvmm_ioc_hva_map *args);
+int nvmm_hva_unmap(struct nvmm_machine *mach,
+		   struct nvmm_ioc_hva_unmap *args);
+int nvmm_gpa_map(struct nvmm_machine *mach, struct nvmm_ioc_gpa_map *args);
+int nvmm_gpa_unmap(struct nvmm_machine *mach,
+		   struct nvmm_ioc_gpa_unmap *args);
+
+/* What nvmm_mmu_fault() did with a nested page fault. */
+enum nvmm_fault {
+	NVMM_FAULT_MAPPED,	/* the guest may retry the access */
+	NVMM_FAULT_EXIT,	/* not allowed by the mappings: MEMORY exit */
+};
+
+int nvmm_mmu_fault(struct nvmm_machine *mach, u64 gpa, u32 access);
+
+/* VCPUs in guest mode leave it; all flush guest TLBs before reentry. */
+void nvmm_mmu_flush_remote(struct nvmm_machine *mach);
+
+/* nvmm_core.c: helpers for the backends' run loops. */
+void nvmm_vcpu_kick(struct nvmm_cpu *vcpu);
+
+/*
+ * Before entering the guest, with IRQs off: mark the VCPU in guest mode
+ * and check whether it must return to userland instead (signal, resched,
+ * stop, kick). Returns the exit reason to return with, or 0 to enter.
+ */
+u64 nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu);
+static inline void nvmm_vcpu_leave(struct nvmm_cpu *vcpu)
+{
+	WRITE_ONCE(vcpu->mode, NVMM_VCPU_OUTSIDE);
+}
+
 /* nvmm_stats.c: counters, exported through debugfs. */
 struct nvmm_stats {
 	atomic_long_t machines;
 	atomic_long_t vcpus;
 	atomic_long_t pages;		/* pages allocated by the module */
+	atomic_long_t guest_pages;	/* guest pages mapped in page tables */
 };
 
 extern struct nvmm_stats nvmm_stats;

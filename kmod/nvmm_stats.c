@@ -16,6 +16,8 @@ static int nvmm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "machines %ld\n", atomic_long_read(&nvmm_stats.machines));
 	seq_printf(m, "vcpus %ld\n", atomic_long_read(&nvmm_stats.vcpus));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&nvmm_stats.pages));
+	seq_printf(m, "guest_pages %ld\n",
+		   atomic_long_read(&nvmm_stats.guest_pages));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(nvmm_stats);

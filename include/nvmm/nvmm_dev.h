@@ -18,6 +18,13 @@
 #include <sys/ioctl.h>
 #endif
 
+/* Access rights: of guest mappings, translations and MEMORY exits. */
+#define NVMM_PROT_READ		0x01
+#define NVMM_PROT_WRITE		0x02
+#define NVMM_PROT_EXEC		0x04
+#define NVMM_PROT_USER		0x08
+#define NVMM_PROT_ALL		0x0F
+
 typedef uint64_t gpaddr_t;
 typedef uint64_t gvaddr_t;
 typedef uint32_t nvmm_machid_t;

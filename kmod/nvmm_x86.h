@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * x86 helpers shared by the SVM and VMX backends: what a guest may see of
+ * CPUID, what state it may be given, and the guest FPU.
+ */
+#ifndef NVMM_X86_H_INTERNAL
+#define NVMM_X86_H_INTERNAL
+
+#include <linux/types.h>
+#include <asm/fpu/api.h>
+
+#include "nvmm_internal.h"
+
+#define NVMM_X86_NCPUIDS	64
+
+/* EFER bits a guest may hold (SVME is the backend's business). */
+extern u64 nvmm_x86_efer_valid;
+/* CR4 bits a guest may hold. */
+extern u64 nvmm_x86_cr4_valid;
+/* XCR0 bits a guest may enable. */
+extern u64 nvmm_x86_xcr0_mask;
+/* The host's XCR0 (0 when the host has no XSAVE). */
+extern u64 nvmm_x86_host_xcr0;
+
+extern const struct nvmm_x64_state nvmm_x86_reset_state;
+
+/* Per-VCPU CPUID configuration (NVMM_VCPU_CONF_CPUID). */
+struct nvmm_x86_cpuid_conf {
+	bool present[NVMM_X86_NCPUIDS];
+	struct nvmm_vcpu_conf_cpuid conf[NVMM_X86_NCPUIDS];
+};
+
+int nvmm_x86_conf_cpuid(struct nvmm_x86_cpuid_conf *confs,
+			const void __user *uconf);
+
+/*
+ * What CPUID(leaf, subleaf) returns in the guest: the host's values,
+ * filtered, then the VCPU's configuration. Returns true when the VCPU is
+ * configured to exit to userland on this leaf instead.
+ */
+struct nvmm_x86_cpuid_ctx {
+	u32 vcpu_id;
+	u32 nvcpus;
+	u64 cr4;
+	u64 xcr0;
+};
+
+bool nvmm_x86_cpuid(const struct nvmm_x86_cpuid_conf *confs,
+		    const struct nvmm_x86_cpuid_ctx *ctx, u32 leaf, u32 subleaf,
+		    u32 regs[4]);
+
+/* Validation of state handed in by userland. */
+bool nvmm_x86_xcr0_valid(u64 xcr0);
+bool nvmm_x86_pat_valid(u64 pat);
+bool nvmm_x86_canonical(u64 va);
+int nvmm_x86_check_crs(const struct nvmm_x64_state *st);
+int nvmm_x86_check_msrs(const struct nvmm_x64_state *st, u64 efer_extra);
+int nvmm_x86_check_drs(const struct nvmm_x64_state *st);
+int nvmm_x86_check_segs(const struct nvmm_x64_state *st);
+u64 nvmm_x86_rflags(u64 rflags);
+
+/* The guest FPU: fxsave image <-> the guest's xstate. */
+int nvmm_x86_fpu_alloc(struct fpu_guest *gfpu);
+void nvmm_x86_fpu_free(struct fpu_guest *gfpu);
+int nvmm_x86_fpu_get(struct fpu_guest *gfpu, struct fxsave *fx);
+int nvmm_x86_fpu_set(struct fpu_guest *gfpu, const struct fxsave *fx,
+		     u64 xcr0);
+void nvmm_x86_fpu_reset(struct fpu_guest *gfpu, u64 xcr0);
+
+/* Exception vectors that push an error code. */
+bool nvmm_x86_excp_has_error(u8 vector);
+
+#endif /* NVMM_X86_H_INTERNAL */
