@@ -123,7 +123,7 @@ static const struct x86_desc x86_map1[256] = {
 
 static const struct x86_desc x86_map0f[256] = {
 	CC16(0x40, CMOVCC, G, E, D_MODRM | D_CC),
-	CC16(0x90, SETCC, EB, NONE, D_MODRM | D_CC),
+	CC16(0x90, SETCC, EB, NONE, D_MODRM | D_BYTE | D_CC),
 	[0xA3] = OP(BT, E, G, D_MODRM),
 	[0xAB] = OP(BTS, E, G, D_MODRM),
 	[0xB0] = OP(CMPXCHG, E, G, D_MODRM | D_BYTE),
