@@ -88,6 +88,7 @@ struct nvmm_hmap {
 
 /* Format of nested page table entries, given by the backend. */
 struct nvmm_pt_ops {
+	unsigned int levels;		/* 4 or 5 */
 	u64 (*leaf)(u64 pa, u32 prot);	/* a 4 KiB mapping */
 	u64 table;			/* bits of an entry to a next table */
 	u64 present;			/* an entry is in use if these are */
@@ -150,6 +151,7 @@ struct nvmm_impl {
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
 	void (*capability)(struct nvmm_capability *cap);
+	/* Set by init(): the nested page table format. */
 	const struct nvmm_pt_ops *pt_ops;
 
 	int (*machine_create)(struct nvmm_machine *mach);

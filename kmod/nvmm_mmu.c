@@ -26,15 +26,15 @@
 
 #include "nvmm_internal.h"
 
-#define PT_LEVELS	4
+#define PT_MAX_LEVELS	5
 #define PT_ENTRIES	512
 #define PT_ADDR_MASK	0x000FFFFFFFFFF000ULL
 
-/* Guest-physical addresses must fit the 4-level table. */
+/* Guest-physical addresses must fit a 4-level table. */
 #define NVMM_GPA_LIMIT	(1ULL << 48)
 
 /* Page-table pages a fault may need: one per level below the root. */
-#define PT_CACHE_PAGES	(PT_LEVELS - 1)
+#define PT_CACHE_PAGES	(PT_MAX_LEVELS - 1)
 
 struct nvmm_pt_cache {
 	struct page *pages[PT_CACHE_PAGES];
@@ -80,7 +80,7 @@ static u64 *pt_walk(struct nvmm_mmu *mmu, u64 gpa,
 	u64 *table = page_address(mmu->root);
 	unsigned int level;
 
-	for (level = PT_LEVELS; level > 1; level--) {
+	for (level = mmu->ops->levels; level > 1; level--) {
 		u64 *entry = &table[pt_index(gpa, level)];
 		u64 e = READ_ONCE(*entry);
 
@@ -138,8 +138,8 @@ static bool pt_zap_level(struct nvmm_mmu *mmu, u64 *table,
 
 static bool pt_zap(struct nvmm_mmu *mmu, u64 start, u64 end)
 {
-	return pt_zap_level(mmu, page_address(mmu->root), PT_LEVELS, start,
-			    min_t(u64, end, NVMM_GPA_LIMIT));
+	return pt_zap_level(mmu, page_address(mmu->root), mmu->ops->levels,
+			    start, min_t(u64, end, NVMM_GPA_LIMIT));
 }
 
 static void pt_free_level(struct nvmm_mmu *mmu, u64 *table,
@@ -672,7 +672,7 @@ void nvmm_mmu_fini(struct nvmm_machine *mach)
 	mmu->mn_registered = false;
 
 	if (mmu->root) {
-		pt_free_level(mmu, page_address(mmu->root), PT_LEVELS);
+		pt_free_level(mmu, page_address(mmu->root), mmu->ops->levels);
 		nvmm_free_page(mmu->root);
 		mmu->root = NULL;
 	}

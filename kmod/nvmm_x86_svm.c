@@ -610,6 +610,16 @@ static u64 svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 		}
 	}
 
+	/*
+	 * The reboot notifier turns SVM off on every CPU by IPI: with IRQs off
+	 * here, this CPU keeps it at least until we enable them again.
+	 */
+	if (unlikely(READ_ONCE(nvmm_rebooting))) {
+		nvmm_vcpu_leave(vcpu);
+		local_irq_enable();
+		return NVMM_VCPU_EXIT_NONE;
+	}
+
 	cpu = smp_processor_id();
 	pcpu = this_cpu_ptr(&svm_pcpu);
 	if (cpudata->last_cpu != cpu || pcpu->last_vcpu != cpudata->id) {
@@ -1249,7 +1259,9 @@ static u64 svm_npt_leaf(u64 pa, u32 prot)
 	return pte;
 }
 
-static const struct nvmm_pt_ops svm_pt_ops = {
+/* NPT walks take the host's paging mode: 5 levels under LA57. */
+static struct nvmm_pt_ops svm_pt_ops = {
+	.levels = 4,
 	.leaf = svm_npt_leaf,
 	.table = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED,
 	.present = _PAGE_PRESENT,
@@ -1335,6 +1347,8 @@ static int svm_init(void)
 	};
 	unsigned int i;
 	int cpu;
+
+	svm_pt_ops.levels = pgtable_l5_enabled() ? 5 : 4;
 
 	/* VMLOAD and VMSAVE hold these: the guest may use them freely. */
 	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);

@@ -206,6 +206,47 @@ static void vmx_vcpu_destroy(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	vcpu->cpudata = NULL;
 }
 
+/* Running guests on VMX is not implemented yet. */
+static int vmx_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,
+			      void __user *conf)
+{
+	return -EOPNOTSUPP;
+}
+
+static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
+{
+	return -EOPNOTSUPP;
+}
+
+static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+{
+	return -EOPNOTSUPP;
+}
+
+/* EPT entries: R/W/X bits, write-back memory. */
+#define EPT_R		BIT_ULL(0)
+#define EPT_W		BIT_ULL(1)
+#define EPT_X		BIT_ULL(2)
+#define EPT_MT_WB	(6ULL << 3)
+
+static u64 vmx_ept_leaf(u64 pa, u32 prot)
+{
+	u64 pte = pa | EPT_R | EPT_MT_WB;
+
+	if (prot & NVMM_PROT_WRITE)
+		pte |= EPT_W;
+	if (prot & NVMM_PROT_EXEC)
+		pte |= EPT_X;
+	return pte;
+}
+
+static const struct nvmm_pt_ops vmx_pt_ops = {
+	.levels = 4,
+	.leaf = vmx_ept_leaf,
+	.table = EPT_R | EPT_W | EPT_X,
+	.present = EPT_R | EPT_W | EPT_X,
+};
+
 const struct nvmm_impl nvmm_x86_vmx = {
 	.name = "x86-vmx",
 	.hw = "VMX",
@@ -215,8 +256,12 @@ const struct nvmm_impl nvmm_x86_vmx = {
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
 	.capability = vmx_capability,
+	.pt_ops = &vmx_pt_ops,
 	.machine_create = vmx_machine_create,
 	.machine_destroy = vmx_machine_destroy,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_configure = vmx_vcpu_configure,
+	.vcpu_getstate = vmx_vcpu_getstate,
+	.vcpu_run = vmx_vcpu_run,
 };
