@@ -499,16 +499,14 @@ int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 	if (flags & D_CC)
 		insn->cc = b & 0xF;
 
-	/* Sizes. */
+	/* Sizes. INS and OUTS ignore REX.W (16 or 32 bits). */
 	if (flags & D_BYTE)
 		insn->opsize = 1;
-	else if (mode == X86_MODE_64 && (insn->rex & 8))
+	else if (mode == X86_MODE_64 && (insn->rex & 8) &&
+		 insn->op != X86_OP_INS && insn->op != X86_OP_OUTS)
 		insn->opsize = 8;
 	else
 		insn->opsize = ((mode == X86_MODE_16) != opsz) ? 2 : 4;
-	if ((insn->op == X86_OP_INS || insn->op == X86_OP_OUTS) &&
-	    insn->opsize == 8)
-		insn->opsize = 4;
 	if (mode == X86_MODE_64)
 		insn->adsize = adsz ? 4 : 8;
 	else
