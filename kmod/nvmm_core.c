@@ -250,7 +250,7 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu)
 		smp_send_reschedule(READ_ONCE(vcpu->hcpu));
 }
 
-u64 nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu)
+bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 {
 	lockdep_assert_irqs_disabled();
 
@@ -264,16 +264,18 @@ u64 nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu)
 
 	if (unlikely(READ_ONCE(vcpu->comm->stop))) {
 		nvmm_vcpu_leave(vcpu);
-		return NVMM_VCPU_EXIT_STOPPED;
+		*reason = NVMM_VCPU_EXIT_STOPPED;
+		return true;
 	}
 	if (unlikely(READ_ONCE(vcpu->kick) ||
 		     READ_ONCE(vcpu->mach->dying) ||
 		     xfer_to_guest_mode_work_pending())) {
 		WRITE_ONCE(vcpu->kick, false);
 		nvmm_vcpu_leave(vcpu);
-		return NVMM_VCPU_EXIT_NONE;
+		*reason = NVMM_VCPU_EXIT_NONE;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 static int nvmm_vcpu_run(struct nvmm_owner *owner,

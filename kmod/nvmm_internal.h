@@ -27,6 +27,7 @@
 #include <linux/atomic.h>
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
+#include <linux/percpu.h>
 
 #include <nvmm/nvmm_dev.h>
 
@@ -206,9 +207,10 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu);
 /*
  * Before entering the guest, with IRQs off: mark the VCPU in guest mode
  * and check whether it must return to userland instead (signal, resched,
- * stop, kick). Returns the exit reason to return with, or 0 to enter.
+ * stop, kick). Returns false to enter, or true with the exit reason to
+ * return with in *reason (which may be NVMM_VCPU_EXIT_NONE).
  */
-u64 nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu);
+bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason);
 static inline void nvmm_vcpu_leave(struct nvmm_cpu *vcpu)
 {
 	WRITE_ONCE(vcpu->mode, NVMM_VCPU_OUTSIDE);
@@ -223,6 +225,28 @@ struct nvmm_stats {
 };
 
 extern struct nvmm_stats nvmm_stats;
+
+/* Per-CPU event counters, summed in debugfs. */
+enum nvmm_count {
+	NVMM_COUNT_ENTRIES,		/* guest entries */
+	NVMM_COUNT_EXITS_USER,		/* returns to userland */
+	NVMM_COUNT_EXIT_INTR,		/* host interrupts and NMIs */
+	NVMM_COUNT_EXIT_NPF,		/* nested page faults */
+	NVMM_COUNT_NPF_MAPPED,		/* ... resolved in the kernel */
+	NVMM_COUNT_EXIT_IO,
+	NVMM_COUNT_EXIT_MSR,
+	NVMM_COUNT_EXIT_CPUID,
+	NVMM_COUNT_EXIT_OTHER,
+	NVMM_COUNT_FLUSHES,		/* remote TLB flushes */
+	NVMM_COUNT_MAX,
+};
+
+DECLARE_PER_CPU(unsigned long, nvmm_counts[NVMM_COUNT_MAX]);
+
+static inline void nvmm_count(enum nvmm_count c)
+{
+	this_cpu_inc(nvmm_counts[c]);
+}
 void nvmm_stats_init(void);
 void nvmm_stats_fini(void);
 

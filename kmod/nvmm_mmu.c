@@ -180,6 +180,7 @@ void nvmm_mmu_flush_remote(struct nvmm_machine *mach)
 	cpumask_var_t cpus;
 	unsigned int i;
 
+	nvmm_count(NVMM_COUNT_FLUSHES);
 	atomic64_inc(&mach->mmu.tlb_gen);
 	/* Pairs with the barrier in nvmm_vcpu_enter_check(). */
 	smp_mb__after_atomic();
@@ -404,6 +405,7 @@ again:
 		set_page_dirty_lock(page);
 	mark_page_accessed(page);
 	put_page(page);
+	nvmm_count(NVMM_COUNT_NPF_MAPPED);
 	ret = NVMM_FAULT_MAPPED;
 out:
 	pt_cache_drain(&cache);

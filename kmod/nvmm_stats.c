@@ -9,15 +9,39 @@
 #include "nvmm_internal.h"
 
 struct nvmm_stats nvmm_stats;
+DEFINE_PER_CPU(unsigned long, nvmm_counts[NVMM_COUNT_MAX]);
 static struct dentry *nvmm_debugfs_dir;
+
+static const char *const nvmm_count_names[NVMM_COUNT_MAX] = {
+	[NVMM_COUNT_ENTRIES] = "entries",
+	[NVMM_COUNT_EXITS_USER] = "exits_to_user",
+	[NVMM_COUNT_EXIT_INTR] = "exit_intr",
+	[NVMM_COUNT_EXIT_NPF] = "exit_npf",
+	[NVMM_COUNT_NPF_MAPPED] = "npf_mapped",
+	[NVMM_COUNT_EXIT_IO] = "exit_io",
+	[NVMM_COUNT_EXIT_MSR] = "exit_msr",
+	[NVMM_COUNT_EXIT_CPUID] = "exit_cpuid",
+	[NVMM_COUNT_EXIT_OTHER] = "exit_other",
+	[NVMM_COUNT_FLUSHES] = "remote_flushes",
+};
 
 static int nvmm_stats_show(struct seq_file *m, void *unused)
 {
+	unsigned int i;
+
 	seq_printf(m, "machines %ld\n", atomic_long_read(&nvmm_stats.machines));
 	seq_printf(m, "vcpus %ld\n", atomic_long_read(&nvmm_stats.vcpus));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&nvmm_stats.pages));
 	seq_printf(m, "guest_pages %ld\n",
 		   atomic_long_read(&nvmm_stats.guest_pages));
+	for (i = 0; i < NVMM_COUNT_MAX; i++) {
+		unsigned long sum = 0;
+		int cpu;
+
+		for_each_possible_cpu(cpu)
+			sum += per_cpu(nvmm_counts[i], cpu);
+		seq_printf(m, "%s %lu\n", nvmm_count_names[i], sum);
+	}
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(nvmm_stats);

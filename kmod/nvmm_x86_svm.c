@@ -581,17 +581,17 @@ static noinstr void svm_enter_exit(struct svm_cpudata *cpudata,
 }
 
 /*
- * Enter the guest once. Returns 0 if it ran (the exit is in the VMCB), or
- * the reason to return to userland without entering.
+ * Enter the guest once. Returns true if it ran (the exit is in the VMCB),
+ * or false with the reason to return to userland in *reason.
  */
-static u64 svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
+			   u64 *reason)
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 	struct vmcb *vmcb = cpudata->vmcb;
 	bool guest_dr = cpudata->dr_live || (vmcb->save.dr7 & DR7_BP_EN_MASK);
 	bool guest_xcr0, guest_pkru;
 	struct svm_pcpu *pcpu;
-	u64 reason;
 	int cpu;
 
 	local_irq_disable();
@@ -603,10 +603,9 @@ static u64 svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 		smp_mb();
 	} else {
 		cpudata->reinject_runs = 0;
-		reason = nvmm_vcpu_enter_check(vcpu);
-		if (reason) {
+		if (nvmm_vcpu_enter_check(vcpu, reason)) {
 			local_irq_enable();
-			return reason;
+			return false;
 		}
 	}
 
@@ -617,7 +616,8 @@ static u64 svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	if (unlikely(READ_ONCE(nvmm_rebooting))) {
 		nvmm_vcpu_leave(vcpu);
 		local_irq_enable();
-		return NVMM_VCPU_EXIT_NONE;
+		*reason = NVMM_VCPU_EXIT_NONE;
+		return false;
 	}
 
 	cpu = smp_processor_id();
@@ -655,6 +655,7 @@ static u64 svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	}
 
 	svm_enter_exit(cpudata, pcpu->hostsave_pa);
+	nvmm_count(NVMM_COUNT_ENTRIES);
 
 	if (cpudata->dr_live) {
 		/* The guest touched DR0-3 freely: take them, watch again. */
@@ -684,7 +685,7 @@ static u64 svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	svm_stgi();
 	guest_timing_exit_irqoff();
 	local_irq_enable();
-	return 0;
+	return true;
 }
 
 /* -------------------------------------------------------------------------- */
@@ -985,19 +986,24 @@ static int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
 		/* The host took it after STGI. */
+		nvmm_count(NVMM_COUNT_EXIT_INTR);
 		return 0;
 	case SVM_EXIT_NPF:
+		nvmm_count(NVMM_COUNT_EXIT_NPF);
 		ret = svm_exit_npf(mach, vcpu, exit);
 		if (ret)
 			return ret;
 		break;
 	case SVM_EXIT_IOIO:
+		nvmm_count(NVMM_COUNT_EXIT_IO);
 		svm_exit_io(vcpu, exit);
 		break;
 	case SVM_EXIT_MSR:
+		nvmm_count(NVMM_COUNT_EXIT_MSR);
 		svm_exit_msr(vcpu, exit);
 		break;
 	case SVM_EXIT_CPUID:
+		nvmm_count(NVMM_COUNT_EXIT_CPUID);
 		svm_exit_cpuid(mach, vcpu, exit);
 		break;
 	case SVM_EXIT_HLT:
@@ -1073,6 +1079,8 @@ static int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		svm_exit_invalid(exit, code);
 		break;
 	}
+	if (exit->reason != NVMM_VCPU_EXIT_NONE)
+		nvmm_count(NVMM_COUNT_EXITS_USER);
 	return exit->reason != NVMM_VCPU_EXIT_NONE;
 }
 
@@ -1119,8 +1127,7 @@ static int svm_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	if (ret)
 		return ret;
 	for (;;) {
-		reason = svm_vcpu_enter(mach, vcpu);
-		if (reason) {
+		if (!svm_vcpu_enter(mach, vcpu, &reason)) {
 			exit.reason = reason;
 			ret = 0;
 			break;

@@ -29,6 +29,16 @@ $(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(MOCK_OBJ) \
 		$(LIB_OBJS_NODEV) $(TEST_LIBS) -lpthread
 
+# Guest programs: flat binaries loaded at guest-physical 0x1000.
+GUEST_SRCS := $(wildcard tests/guests/*.S)
+GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.bin,$(GUEST_SRCS))
+
+$(B)/tests/guests/%.bin: tests/guests/%.S tests/guests/guest.h
+	@mkdir -p $(@D)
+	$(CC) -c -nostdlib -Itests/guests -o $(B)/tests/guests/$*.o $<
+	ld -m elf_x86_64 -Ttext=0x1000 -e 0x1000 --oformat binary \
+		-o $@ $(B)/tests/guests/$*.o
+
 # Emulated-host tests.
 EMU_UTIL_OBJ := $(B)/tests/emu/emu_util.o
 
@@ -36,14 +46,28 @@ $(B)/tests/emu/emu_util.o: tests/emu/emu_util.c tests/emu/emu_util.h $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 
-$(B)/tests/emu/foundation: tests/emu/foundation.c $(KSFT_OBJ) \
-		$(EMU_UTIL_OBJ) $(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(EMU_UTIL_OBJ) \
+$(B)/tests/emu/vm.o: tests/emu/vm.c tests/emu/vm.h $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+EMU_OBJS := $(KSFT_OBJ) $(EMU_UTIL_OBJ) $(B)/tests/emu/vm.o
+
+$(B)/tests/emu/foundation: tests/emu/foundation.c $(EMU_OBJS) \
+		$(B)/lib/$(LIB_SONAME).0
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
 		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
+
+$(B)/tests/emu/run: tests/emu/run.c $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
+		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS) -lpthread
 
 $(B)/tests/emu/nvmm-hold: tests/emu/nvmm_hold.c $(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(TEST_LDFLAGS) -lvmm
+
+$(B)/tests/emu/insmod-once: tests/emu/insmod_once.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
 
 EMU_SCRIPTS := run-suite module.sh refuse.sh
 $(B)/tests/emu/%.sh: tests/emu/%.sh
@@ -53,7 +77,8 @@ $(B)/tests/emu/run-suite: tests/emu/run-suite
 	@mkdir -p $(@D)
 	cp $< $@
 
-EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/nvmm-hold \
+EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/run \
+	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once $(GUESTS) \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
 
 tests: $(UNIT_TESTS) $(EMU_TESTS)

@@ -28,6 +28,8 @@ void emu_stats(struct emu_stats *st)
 			st->vcpus = val;
 		else if (strcmp(key, "pages") == 0)
 			st->pages = val;
+		else if (strcmp(key, "guest_pages") == 0)
+			st->guest_pages = val;
 	}
 	fclose(f);
 }

@@ -14,6 +14,7 @@ struct emu_stats {
 	long machines;
 	long vcpus;
 	long pages;
+	long guest_pages;
 };
 
 /* /sys/kernel/debug/nvmm/stats; fails the test when unreadable. */

@@ -4,7 +4,7 @@
 # refuse to load, with one clear kernel log line naming the reason.
 echo "TAP version 13"
 echo "1..2"
-if insmod /nvmm/nvmm.ko 2>/tmp/insmod.err; then
+if insmod-once /nvmm/nvmm.ko >/tmp/insmod.err 2>&1; then
 	echo "not ok 1 insmod_refused"
 	echo "# the module loaded on a CPU without SVM/VMX"
 	rmmod nvmm
