@@ -1,0 +1,796 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vmbench: nvmm against KVM on the same guest bytes, in the same host.
+ *
+ *   vmbench [-v] [-r REPS] [-n EXITS] [-c CPUIDS] [-s EXITS] [-l LEAF]
+ *           [-C CPU] nvmm|kvm ITEM...
+ *
+ * Items (all = io cpuid touch syscalls):
+ *   io        N OUTs to a port, each a round trip through the VMM's run
+ *             loop (nvmm: nvmm_vcpu_run + nvmm_assist_io with the io
+ *             callback; KVM: KVM_RUN + the kvm_run page): ns per exit
+ *   cpuid     N CPUIDs answered by the kernel, then one OUT: ns per CPUID
+ *   touch     one byte written in each 4 KiB page of a fresh 64 MiB region
+ *             (host memory just mmap()ed, 4 KiB host pages), then one OUT:
+ *             ns for the whole region
+ *   syscalls  system calls per I/O exit over an io loop of -s exits,
+ *             counted by the kernel: perf counters on the tracepoints
+ *             raw_syscalls:sys_enter and syscalls:sys_enter_ioctl of this
+ *             process (nothing stops the loop)
+ *   syscalls-ptrace
+ *             the same count by another method: the io loop in a child
+ *             traced with PTRACE_SYSCALL, between two marker system calls
+ *             (not in "all"; a run loop that stops making progress under
+ *             the tracer is reported as LIVELOCK)
+ *
+ * Every timing is the median of REPS samples (default 5), taken item after
+ * item in turns (io, cpuid, touch, io, ...) after one warm-up of each.
+ * Lines "RESULT backend item value unit" carry the medians; -v adds
+ * "SAMPLE backend item index value unit" for every sample and the system
+ * calls by number.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/perf_event.h>
+
+#include "vmbench.h"
+
+#define MAX_REPS	101
+#define MAX_SYSCALL_NR	512
+
+enum item { I_IO, I_CPUID, I_TOUCH, I_SYSCALLS, I_PTRACE, I_COUNT };
+
+static const char *const item_names[I_COUNT] = {
+	"io", "cpuid", "touch", "syscalls", "syscalls-ptrace",
+};
+static const char *const item_units[I_COUNT] = {
+	"ns/exit", "ns/cpuid", "ns/64MiB", "syscalls/exit", "syscalls/exit",
+};
+
+static struct {
+	bool verbose;
+	unsigned int reps;
+	unsigned long io_n, cpuid_n, sys_n;
+	uint32_t leaf;
+	int cpu;
+} opt = {
+	.reps = 5, .io_n = 20000, .cpuid_n = 20000, .sys_n = 2000,
+	.leaf = 0, .cpu = 0,
+};
+
+struct vmb_dev vmb_dev;
+const char *vmb_backend_name = "?";
+static const struct vmb_backend *be;
+static uint8_t *ram;
+
+void vmb_dev_reset(void)
+{
+	memset(&vmb_dev, 0, sizeof(vmb_dev));
+}
+
+void vmb_err(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "vmbench: %s: ", vmb_backend_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err != 0)
+		fprintf(stderr, ": %s", strerror(err));
+	fputc('\n', stderr);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vmbench [-v] [-r REPS] [-n IO_EXITS] [-c CPUIDS] "
+		"[-s SYSCALL_EXITS]\n"
+		"               [-l CPUID_LEAF] [-C CPU|-1] nvmm|kvm ITEM...\n"
+		"items: io cpuid touch syscalls syscalls-ptrace; "
+		"all = io cpuid touch syscalls\n");
+	exit(2);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const double *v, unsigned int n)
+{
+	double s[MAX_REPS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* -------------------------------------------------------------------------- */
+/* The guest image: code, identity page tables, GDT. */
+
+extern const uint8_t vmb_guest_start[], vmb_guest_end[];
+
+static uint8_t *image_create(void)
+{
+	uint8_t *m;
+	uint64_t *pml4, *pdpt, *pd, *gdt;
+	unsigned int i;
+
+	m = mmap(NULL, VMB_RAM_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		vmb_err("mmap guest RAM");
+		return NULL;
+	}
+	memcpy(m + VMB_CODE, vmb_guest_start,
+	       (size_t)(vmb_guest_end - vmb_guest_start));
+	pml4 = (uint64_t *)(m + VMB_PML4);
+	pdpt = pml4 + 512;
+	pd = pdpt + 512;
+	pml4[0] = (VMB_PML4 + 0x1000) | 0x3;			/* P RW */
+	for (i = 0; i < VMB_PT_MAPPED >> 30; i++)
+		pdpt[i] = (VMB_PML4 + 0x2000 + i * 0x1000ULL) | 0x3;
+	for (i = 0; i < VMB_PT_MAPPED >> 21; i++)
+		pd[i] = ((uint64_t)i << 21) | 0x83;		/* P RW PS */
+	gdt = (uint64_t *)(m + VMB_GDT);
+	gdt[0] = 0;
+	gdt[VMB_SEL_CODE / 8] = 0x00AF9A000000FFFFULL;
+	gdt[VMB_SEL_DATA / 8] = 0x00CF92000000FFFFULL;
+	return m;
+}
+
+static int vm_open(void)
+{
+	ram = image_create();
+	if (ram == NULL)
+		return -1;
+	if (be->create(ram) == -1) {
+		munmap(ram, VMB_RAM_SIZE);
+		ram = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void vm_close(void)
+{
+	be->destroy();
+	munmap(ram, VMB_RAM_SIZE);
+	ram = NULL;
+}
+
+/* -------------------------------------------------------------------------- */
+/* Samples. Each returns its value (ns) or a negative number on failure. */
+
+static double sample_io(unsigned long n)
+{
+	uint64_t t0, t1;
+
+	vmb_dev_reset();
+	if (be->start(VMB_ITEM_IO, n, 0, 0) == -1)
+		return -1;
+	t0 = now_ns();
+	if (be->run() == -1)
+		return -1;
+	t1 = now_ns();
+	if (vmb_dev.nout != n || vmb_dev.sequence_broken ||
+	    vmb_dev.done_val != (uint32_t)n || vmb_dev.nother != 0) {
+		errno = 0;
+		vmb_err("io: %llu OUTs (sequence %s), check %#x, expected %lu",
+			(unsigned long long)vmb_dev.nout,
+			vmb_dev.sequence_broken ? "broken" : "ok",
+			vmb_dev.done_val, n);
+		return -1;
+	}
+	/* The OUT to the done port is a round trip too. */
+	return (double)(t1 - t0) / (double)(n + 1);
+}
+
+static double sample_cpuid(unsigned long n)
+{
+	static uint32_t first_ebx;
+	static bool have_ebx;
+	uint64_t t0, t1;
+
+	vmb_dev_reset();
+	if (be->start(VMB_ITEM_CPUID, n, 0, opt.leaf) == -1)
+		return -1;
+	t0 = now_ns();
+	if (be->run() == -1)
+		return -1;
+	t1 = now_ns();
+	if (vmb_dev.nout != 0 || vmb_dev.nother != 0 ||
+	    (have_ebx && vmb_dev.done_val != first_ebx)) {
+		errno = 0;
+		vmb_err("cpuid: EBX %#x (was %#x), %llu stray OUTs",
+			vmb_dev.done_val, first_ebx,
+			(unsigned long long)(vmb_dev.nout + vmb_dev.nother));
+		return -1;
+	}
+	if (!have_ebx && opt.verbose)
+		printf("# %s: CPUID leaf %#x EBX %#x\n", be->name, opt.leaf,
+		       vmb_dev.done_val);
+	first_ebx = vmb_dev.done_val;
+	have_ebx = true;
+	return (double)(t1 - t0) / (double)n;
+}
+
+static double sample_touch(void)
+{
+	const unsigned long pages = VMB_TOUCH_SIZE / 4096;
+	uint8_t *m;
+	uint64_t t0, t1;
+	unsigned long i, bad = 0;
+	double ret = -1;
+
+	m = mmap(NULL, VMB_TOUCH_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		vmb_err("mmap touch region");
+		return -1;
+	}
+	/* One nested page fault per 4 KiB page, under both. */
+	if (madvise(m, VMB_TOUCH_SIZE, MADV_NOHUGEPAGE) == -1 &&
+	    errno != EINVAL) {
+		vmb_err("madvise(MADV_NOHUGEPAGE)");
+		goto out;
+	}
+	if (be->map(m, VMB_TOUCH_GPA, VMB_TOUCH_SIZE) == -1)
+		goto out;
+	vmb_dev_reset();
+	if (be->start(VMB_ITEM_TOUCH, pages, VMB_TOUCH_GPA, 0) == -1)
+		goto unmap;
+	t0 = now_ns();
+	if (be->run() == -1)
+		goto unmap;
+	t1 = now_ns();
+	for (i = 0; i < pages; i++)
+		bad += m[i * 4096] != 1;
+	if (vmb_dev.done_val != pages || bad != 0 || vmb_dev.nout != 0) {
+		errno = 0;
+		vmb_err("touch: check %#x, %lu pages of %lu not written",
+			vmb_dev.done_val, bad, pages);
+		goto unmap;
+	}
+	ret = (double)(t1 - t0);
+unmap:
+	if (be->unmap(m, VMB_TOUCH_GPA, VMB_TOUCH_SIZE) == -1)
+		ret = -1;
+out:
+	munmap(m, VMB_TOUCH_SIZE);
+	return ret;
+}
+
+static double sample(enum item it, bool warmup)
+{
+	switch (it) {
+	case I_IO:
+		return sample_io(warmup ? 1000 : opt.io_n);
+	case I_CPUID:
+		return sample_cpuid(warmup ? 1000 : opt.cpuid_n);
+	case I_TOUCH:
+		return sample_touch();
+	default:
+		return -1;
+	}
+}
+
+static void print_result(enum item it, double v, const double *s,
+			 unsigned int n)
+{
+	unsigned int i;
+
+	printf("RESULT %s %s %.1f %s", be->name, item_names[it], v,
+	       item_units[it]);
+	if (n > 1) {
+		printf(" (median of %u:", n);
+		for (i = 0; i < n; i++)
+			printf(" %.0f", s[i]);
+		printf(")");
+	}
+	printf("\n");
+}
+
+static int run_timed(const bool *want)
+{
+	double s[I_COUNT][MAX_REPS];
+	unsigned int r;
+	int it;
+
+	for (it = 0; it < I_SYSCALLS; it++) {
+		if (!want[it])
+			continue;
+		s[it][0] = sample((enum item)it, true);
+		if (s[it][0] < 0)
+			return -1;
+		if (opt.verbose)
+			printf("# %s %s warm-up: %.0f ns\n", be->name,
+			       item_names[it], s[it][0]);
+	}
+	for (r = 0; r < opt.reps; r++) {
+		for (it = 0; it < I_SYSCALLS; it++) {
+			if (!want[it])
+				continue;
+			s[it][r] = sample((enum item)it, false);
+			if (s[it][r] < 0)
+				return -1;
+			if (opt.verbose)
+				printf("SAMPLE %s %s %u %.1f %s\n", be->name,
+				       item_names[it], r, s[it][r],
+				       item_units[it]);
+			fflush(stdout);
+		}
+	}
+	for (it = 0; it < I_SYSCALLS; it++)
+		if (want[it])
+			print_result((enum item)it, median(s[it], opt.reps),
+				     s[it], opt.reps);
+	fflush(stdout);
+	return 0;
+}
+
+/* -------------------------------------------------------------------------- */
+/*
+ * System calls per I/O exit, counted by the kernel: perf counters on the
+ * raw_syscalls:sys_enter and syscalls:sys_enter_ioctl tracepoints of this
+ * process, enabled around the io loop. Nothing stops the process.
+ */
+
+static long tracepoint_id(const char *event)
+{
+	static const char *const roots[] = {
+		"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events",
+	};
+	char path[256];
+	unsigned int i;
+	long id = -1;
+	FILE *f;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]) && id < 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s/id", roots[i], event);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%ld", &id) != 1)
+			id = -1;
+		fclose(f);
+	}
+	if (id < 0) {
+		errno = 0;
+		vmb_err("no tracepoint %s (tracefs or debugfs not mounted?)",
+			event);
+	}
+	return id;
+}
+
+static int counter_open(const char *event, int group)
+{
+	struct perf_event_attr a;
+	long id = tracepoint_id(event);
+	int fd;
+
+	if (id < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof(a);
+	a.config = (uint64_t)id;
+	a.disabled = group == -1;
+	a.sample_period = 0;
+	fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, group,
+			  PERF_FLAG_FD_CLOEXEC);
+	if (fd == -1)
+		vmb_err("perf_event_open(%s)", event);
+	return fd;
+}
+
+/* Enable, run fn (or nothing), disable; the counts since the enable. */
+static int counted(int lead, int ioc, int (*fn)(void), uint64_t *all,
+		   uint64_t *ioctls)
+{
+	int ret = 0;
+
+	if (ioctl(lead, PERF_EVENT_IOC_RESET, PERF_IOC_FLAG_GROUP) == -1 ||
+	    ioctl(lead, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) == -1) {
+		vmb_err("PERF_EVENT_IOC_ENABLE");
+		return -1;
+	}
+	if (fn != NULL)
+		ret = fn();
+	if (ioctl(lead, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP) == -1) {
+		vmb_err("PERF_EVENT_IOC_DISABLE");
+		return -1;
+	}
+	if (read(lead, all, sizeof(*all)) != sizeof(*all) ||
+	    read(ioc, ioctls, sizeof(*ioctls)) != sizeof(*ioctls)) {
+		vmb_err("read(perf counter)");
+		return -1;
+	}
+	return ret;
+}
+
+static int run_syscalls(void)
+{
+	uint64_t base_all, base_ioc, all, ioc, io_exits, n;
+	int lead, ioc_fd = -1, ret = -1;
+
+	lead = counter_open("raw_syscalls/sys_enter", -1);
+	if (lead == -1)
+		return -1;
+	ioc_fd = counter_open("syscalls/sys_enter_ioctl", lead);
+	if (ioc_fd == -1)
+		goto out;
+	/* What the counting itself adds (the disabling ioctl). */
+	if (counted(lead, ioc_fd, NULL, &base_all, &base_ioc) == -1)
+		goto out;
+	vmb_dev_reset();
+	if (be->start(VMB_ITEM_IO, opt.sys_n, 0, 0) == -1)
+		goto out;
+	if (counted(lead, ioc_fd, be->run, &all, &ioc) == -1)
+		goto out;
+	io_exits = vmb_dev.nout + vmb_dev.done;
+	if (vmb_dev.nout != opt.sys_n || vmb_dev.sequence_broken ||
+	    all < base_all || ioc < base_ioc) {
+		errno = 0;
+		vmb_err("syscalls: %llu OUTs, expected %lu",
+			(unsigned long long)vmb_dev.nout, opt.sys_n);
+		goto out;
+	}
+	n = all - base_all;
+	if (opt.verbose)
+		printf("# %s syscalls: %llu (ioctl %llu) during %llu I/O exits, "
+		       "%llu run returns; counting adds %llu\n", be->name,
+		       (unsigned long long)n,
+		       (unsigned long long)(ioc - base_ioc),
+		       (unsigned long long)io_exits,
+		       (unsigned long long)vmb_dev.nexits,
+		       (unsigned long long)base_all);
+	printf("RESULT %s syscalls %.3f syscalls/exit (%llu in %llu I/O "
+	       "exits, %llu run returns)\n", be->name,
+	       (double)n / (double)io_exits, (unsigned long long)n,
+	       (unsigned long long)io_exits,
+	       (unsigned long long)vmb_dev.nexits);
+	ret = 0;
+out:
+	if (ioc_fd != -1)
+		close(ioc_fd);
+	close(lead);
+	return ret;
+}
+
+/* -------------------------------------------------------------------------- */
+/*
+ * The same count by another method, as a cross-check: the io loop in a
+ * child traced with PTRACE_SYSCALL, counted between two marker system
+ * calls. The tracer stops the child at every system call; a run loop that
+ * makes no progress then shows up as a livelock (reported, not hidden):
+ * the count stops at LIVELOCK_FACTOR system calls per expected exit.
+ */
+
+#define LIVELOCK_FACTOR	10
+
+struct sys_report {
+	uint64_t io_exits;	/* OUTs to both ports */
+	uint64_t exits;		/* every return of the run loop's run call */
+	int ok;
+};
+
+/* Marks the start and the end of the counted loop; nothing else uses it. */
+static void marker(void)
+{
+	syscall(SYS_getppid);
+}
+
+static void ptrace_child(int fd)
+{
+	struct sys_report rep = { 0, 0, 0 };
+
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == -1) {
+		vmb_err("PTRACE_TRACEME");
+		_exit(1);
+	}
+	raise(SIGSTOP);
+	if (vm_open() == -1)
+		_exit(1);
+	vmb_dev_reset();
+	if (be->start(VMB_ITEM_IO, opt.sys_n, 0, 0) == -1)
+		_exit(1);
+	marker();
+	if (be->run() == 0)
+		rep.ok = 1;
+	marker();
+	rep.io_exits = vmb_dev.nout + vmb_dev.done;
+	rep.exits = vmb_dev.nexits;
+	if (vmb_dev.nout != opt.sys_n || vmb_dev.sequence_broken)
+		rep.ok = 0;
+	vm_close();
+	if (write(fd, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(1);
+	_exit(rep.ok ? 0 : 1);
+}
+
+static const char *sys_name(long nr)
+{
+	switch (nr) {
+	case SYS_read: return "read";
+	case SYS_write: return "write";
+	case SYS_ioctl: return "ioctl";
+	case SYS_mmap: return "mmap";
+	case SYS_munmap: return "munmap";
+	case SYS_getpid: return "getpid";
+	case SYS_gettid: return "gettid";
+	case SYS_clock_gettime: return "clock_gettime";
+	case SYS_futex: return "futex";
+	case SYS_rt_sigprocmask: return "rt_sigprocmask";
+	case SYS_sched_yield: return "sched_yield";
+	default: return "?";
+	}
+}
+
+static void print_hist(const unsigned long *hist, unsigned long other)
+{
+	long nr;
+
+	for (nr = 0; nr < MAX_SYSCALL_NR; nr++)
+		if (hist[nr])
+			printf(" %s(%ld) %lu", sys_name(nr), nr, hist[nr]);
+	if (other)
+		printf(" other %lu", other);
+}
+
+/* Trace the child to its end; false if it ran away (the livelock guard). */
+static int ptrace_count(pid_t pid, unsigned long *hist, unsigned long *other,
+			unsigned long *count, int *status)
+{
+	const unsigned long limit = LIVELOCK_FACTOR * (opt.sys_n + 1);
+	struct __ptrace_syscall_info info;
+	int markers = 0, sig = 0;
+	long nr;
+
+	if (waitpid(pid, status, 0) != pid || !WIFSTOPPED(*status)) {
+		vmb_err("the traced child did not stop");
+		return -1;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
+		   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) == -1) {
+		vmb_err("PTRACE_SETOPTIONS");
+		return -1;
+	}
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig) == -1) {
+			vmb_err("PTRACE_SYSCALL");
+			return -1;
+		}
+		sig = 0;
+		if (waitpid(pid, status, 0) != pid) {
+			vmb_err("waitpid");
+			return -1;
+		}
+		if (WIFEXITED(*status) || WIFSIGNALED(*status))
+			break;
+		if (!WIFSTOPPED(*status))
+			continue;
+		if (WSTOPSIG(*status) != (SIGTRAP | 0x80)) {
+			sig = WSTOPSIG(*status);	/* deliver it */
+			continue;
+		}
+		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info),
+			   &info) <= 0) {
+			vmb_err("PTRACE_GET_SYSCALL_INFO");
+			return -1;
+		}
+		if (info.op != PTRACE_SYSCALL_INFO_ENTRY)
+			continue;
+		nr = (long)info.entry.nr;
+		if (nr == SYS_getppid) {
+			markers++;
+			continue;
+		}
+		if (markers != 1)
+			continue;
+		(*count)++;
+		if (nr >= 0 && nr < MAX_SYSCALL_NR)
+			hist[nr]++;
+		else
+			(*other)++;
+		if (*count >= limit)
+			return 0;
+	}
+	if (markers != 2) {
+		errno = 0;
+		vmb_err("syscalls-ptrace: %d markers seen instead of 2",
+			markers);
+		return -1;
+	}
+	return 1;
+}
+
+static int run_syscalls_ptrace(void)
+{
+	static unsigned long hist[MAX_SYSCALL_NR];
+	unsigned long count = 0, other = 0;
+	struct sys_report rep;
+	int fds[2], status = 0, ret;
+	pid_t pid;
+
+	if (pipe(fds) == -1) {
+		vmb_err("pipe");
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == -1) {
+		vmb_err("fork");
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		ptrace_child(fds[1]);
+	}
+	close(fds[1]);
+	ret = ptrace_count(pid, hist, &other, &count, &status);
+	if (ret != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		close(fds[0]);
+		if (ret == -1)
+			return -1;
+		printf("# %s syscalls-ptrace: no end after %lu system calls "
+		       "for %lu expected I/O exits:", be->name, count,
+		       opt.sys_n + 1);
+		print_hist(hist, other);
+		printf("\nRESULT %s syscalls-ptrace LIVELOCK (%lu syscalls, "
+		       "run loop not done)\n", be->name, count);
+		fflush(stdout);
+		return 0;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    read(fds[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
+		errno = 0;
+		vmb_err("syscalls-ptrace: the traced io loop failed");
+		close(fds[0]);
+		return -1;
+	}
+	close(fds[0]);
+	if (opt.verbose) {
+		printf("# %s syscalls-ptrace: %lu during %llu I/O exits (%llu "
+		       "run returns):", be->name, count,
+		       (unsigned long long)rep.io_exits,
+		       (unsigned long long)rep.exits);
+		print_hist(hist, other);
+		printf("\n");
+	}
+	printf("RESULT %s syscalls-ptrace %.3f syscalls/exit (%lu in %llu "
+	       "I/O exits)\n", be->name,
+	       (double)count / (double)rep.io_exits, count,
+	       (unsigned long long)rep.io_exits);
+	fflush(stdout);
+	return 0;
+}
+
+/* -------------------------------------------------------------------------- */
+
+static unsigned long parse_ul(const char *s, unsigned long min,
+			      unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *s == '\0' || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "vmbench: bad number '%s' (%lu..%lu)\n", s,
+			min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+
+	if (opt.cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(opt.cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) == -1)
+		vmb_err("warning: cannot pin to CPU %d", opt.cpu);
+}
+
+int main(int argc, char **argv)
+{
+	bool want[I_COUNT] = { false };
+	bool inproc = false;
+	int c, i, it, rc = 0;
+
+	while ((c = getopt(argc, argv, "vr:n:c:s:l:C:")) != -1) {
+		switch (c) {
+		case 'v': opt.verbose = true; break;
+		case 'r': opt.reps = parse_ul(optarg, 1, MAX_REPS); break;
+		case 'n': opt.io_n = parse_ul(optarg, 1, 1UL << 31); break;
+		case 'c': opt.cpuid_n = parse_ul(optarg, 1, 1UL << 31); break;
+		case 's': opt.sys_n = parse_ul(optarg, 1, 1UL << 31); break;
+		case 'l':
+			opt.leaf = (uint32_t)parse_ul(optarg, 0, 0xFFFFFFFF);
+			break;
+		case 'C':
+			opt.cpu = strcmp(optarg, "-1") == 0 ? -1 :
+				  (int)parse_ul(optarg, 0, CPU_SETSIZE - 1);
+			break;
+		default: usage();
+		}
+	}
+	if (argc - optind < 2)
+		usage();
+	if (strcmp(argv[optind], "nvmm") == 0)
+		be = &vmb_nvmm;
+	else if (strcmp(argv[optind], "kvm") == 0)
+		be = &vmb_kvm;
+	else
+		usage();
+	vmb_backend_name = be->name;
+	for (i = optind + 1; i < argc; i++) {
+		if (strcmp(argv[i], "all") == 0) {
+			for (it = 0; it <= I_SYSCALLS; it++)
+				want[it] = true;
+			continue;
+		}
+		for (it = 0; it < I_COUNT; it++)
+			if (strcmp(argv[i], item_names[it]) == 0)
+				break;
+		if (it == I_COUNT)
+			usage();
+		want[it] = true;
+	}
+	for (it = 0; it <= I_SYSCALLS; it++)
+		inproc |= want[it];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pin_cpu();
+	printf("# vmbench %s: %u samples; io %lu exits, cpuid %lu x leaf %#x, "
+	       "touch %d MiB, syscalls %lu exits\n", be->name, opt.reps,
+	       opt.io_n, opt.cpuid_n, opt.leaf, VMB_TOUCH_SIZE >> 20,
+	       opt.sys_n);
+	if (inproc) {
+		if (vm_open() == -1)
+			return 1;
+		if (run_timed(want) == -1 ||
+		    (want[I_SYSCALLS] && run_syscalls() == -1))
+			rc = 1;
+		vm_close();
+	}
+	/* After vm_close(): the child makes its own machine. */
+	if (rc == 0 && want[I_PTRACE] && run_syscalls_ptrace() == -1)
+		rc = 1;
+	return rc;
+}
