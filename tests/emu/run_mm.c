@@ -1,0 +1,930 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Guest memory and the host mm: what the kernel claims in kmod/nvmm_mmu.c.
+ * Guest RAM is faulted in lazily, nothing is pinned, and MMU notifiers keep
+ * the nested page table coherent with the owner's address space: munmap,
+ * mmap(MAP_FIXED), mremap, madvise(MADV_DONTNEED), fork's copy-on-write and
+ * gpa_unmap never leave a guest a stale host page, also while it runs.
+ *
+ * The races are built so that a stale translation is caught: the guest
+ * reads a probe word and reports it in a loop; another thread changes the
+ * mapping at a random time and says when the change has returned. For each
+ * report the VCPU thread knows whether the change had returned before the
+ * run in which the guest read the value started (the "segment" of runs
+ * since the previous report): such a report must show the new state only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu_util.h"
+#include "ksft.h"
+#include "vm.h"
+
+#define KIB		((uint64_t)1024)
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
+#define PAGE		((uint64_t)4096)
+#define DATA_BASE	0x20000ULL	/* guests/guest.h */
+
+/* The probe guest (guests/long_mm_probe.S): RBX = probe, R12 = command. */
+#define PROBE_GPA	0x80000ULL
+#define CMD_GPA		DATA_BASE
+
+static struct vm vm;
+
+static unsigned int seed_from_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned int)(ts.tv_nsec ^ ts.tv_sec ^ getpid());
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void probe_setup(struct vm *v, unsigned int cpu, uint64_t probe_gpa)
+{
+	vm_mode_long(v, cpu, VM_CODE);
+	vm_state(v, cpu)->gprs[NVMM_X64_GPR_RBX] = probe_gpa;
+	vm_state(v, cpu)->gprs[NVMM_X64_GPR_R12] = CMD_GPA;
+	vm_set(v, cpu, NVMM_X64_STATE_GPRS);
+}
+
+/*
+ * Run once without failing the test from this thread: returns the exit
+ * reason, or NVMM_VCPU_EXIT_INVALID with *err set if the run failed. A
+ * report (OUT to the report port) is taken, RIP advanced, and the value
+ * stored in *val; the reason is then NVMM_VCPU_EXIT_IO.
+ */
+static uint64_t probe_run(struct vm *v, unsigned int cpu, uint32_t *val,
+			  int *err)
+{
+	struct nvmm_vcpu *vcpu = &v->vcpu[cpu];
+	const struct nvmm_vcpu_exit *exit = vcpu->exit;
+	struct nvmm_x64_state *st = vcpu->state;
+
+	*err = 0;
+	if (nvmm_vcpu_run(&v->mach, vcpu) != 0) {
+		*err = errno;
+		return NVMM_VCPU_EXIT_INVALID;
+	}
+	if (exit->reason == NVMM_VCPU_EXIT_IO && !exit->u.io.in &&
+	    exit->u.io.port == VM_PORT_REPORT) {
+		/* The exit provides GPRS: both calls stay in the comm page. */
+		if (nvmm_vcpu_getstate(&v->mach, vcpu, NVMM_X64_STATE_GPRS)) {
+			*err = errno;
+			return NVMM_VCPU_EXIT_INVALID;
+		}
+		*val = (uint32_t)st->gprs[NVMM_X64_GPR_RAX];
+		st->gprs[NVMM_X64_GPR_RIP] = exit->u.io.npc;
+		nvmm_vcpu_setstate(&v->mach, vcpu, NVMM_X64_STATE_GPRS);
+	}
+	return exit->reason;
+}
+
+/* Run (in the test's thread) until n reports were taken; they go to out. */
+static void probe_reports(struct vm *v, unsigned int cpu, uint32_t *out,
+			  unsigned int n)
+{
+	unsigned int got = 0;
+	uint64_t reason;
+	uint32_t val;
+	int err;
+
+	while (got < n) {
+		reason = probe_run(v, cpu, &val, &err);
+		ck_assert_msg(err == 0, "vcpu_run: %s", strerror(err));
+		if (reason == NVMM_VCPU_EXIT_NONE)
+			continue;
+		ck_assert_msg(reason == NVMM_VCPU_EXIT_IO,
+			      "exit %#" PRIx64 " while waiting for reports",
+			      reason);
+		out[got++] = val;
+	}
+}
+
+/* Run until HLT, the reports ignored (the command was given). */
+static void probe_until_halt(struct vm *v, unsigned int cpu)
+{
+	uint64_t reason;
+	uint32_t val;
+	unsigned int n = 0;
+	int err;
+
+	for (;;) {
+		reason = probe_run(v, cpu, &val, &err);
+		ck_assert_msg(err == 0, "vcpu_run: %s", strerror(err));
+		if (reason == NVMM_VCPU_EXIT_HALTED)
+			return;
+		ck_assert_msg(reason == NVMM_VCPU_EXIT_IO ||
+			      reason == NVMM_VCPU_EXIT_NONE,
+			      "exit %#" PRIx64 " while waiting for HLT", reason);
+		ck_assert_uint_lt(++n, 100000);
+	}
+}
+
+static void assert_no_leak(const struct emu_stats *before)
+{
+	struct emu_stats after;
+
+	emu_stats(&after);
+	ck_assert_msg(after.machines == before->machines &&
+		      after.vcpus == before->vcpus,
+		      "machines %ld -> %ld, vcpus %ld -> %ld", before->machines,
+		      after.machines, before->vcpus, after.vcpus);
+	ck_assert_msg(after.pages == before->pages, "the module holds %ld "
+		      "pages after the machine was destroyed, %ld before it "
+		      "was created: %ld pages leaked", after.pages,
+		      before->pages, after.pages - before->pages);
+	ck_assert_msg(after.guest_pages == before->guest_pages,
+		      "guest_pages %ld after destroy, %ld before",
+		      after.guest_pages, before->guest_pages);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Changes of the host mapping while the guest runs. */
+
+enum race_op {
+	RACE_MUNMAP,		/* the backing page goes away */
+	RACE_REPLACE,		/* mmap(MAP_FIXED) puts a new page there */
+	RACE_MREMAP,		/* the backing page moves elsewhere */
+	RACE_DONTNEED,		/* madvise(MADV_DONTNEED): a fresh zero page */
+};
+
+#define RACE_ROUNDS		25
+#define RACE_GOOD_AFTER		20	/* new-state reports that end a round */
+#define RACE_MAX_REPORTS	400000
+
+struct race {
+	enum race_op op;
+	uint8_t *page;		/* host page backing PROBE_GPA */
+	uint8_t *spare;		/* where RACE_MREMAP moves it */
+	int memfd;		/* what RACE_REPLACE maps */
+	unsigned int delay_us;
+	atomic_uint reports;	/* of this round, for the mutator to wait on */
+	atomic_int done;	/* the change has returned */
+	int op_ret, op_errno;
+	uint64_t op_us;		/* how long the change took */
+};
+
+static void *race_mutator(void *arg)
+{
+	struct race *r = arg;
+	uint64_t t0, deadline = now_us() + 10 * 1000000;
+	void *p;
+
+	/* Let the guest establish its translation first. */
+	while (atomic_load(&r->reports) < 3 && now_us() < deadline)
+		usleep(50);
+	usleep(r->delay_us);
+	t0 = now_us();
+	switch (r->op) {
+	case RACE_MUNMAP:
+		r->op_ret = munmap(r->page, PAGE);
+		break;
+	case RACE_REPLACE:
+		p = mmap(r->page, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, r->memfd, 0);
+		r->op_ret = p == r->page ? 0 : -1;
+		break;
+	case RACE_MREMAP:
+		p = mremap(r->page, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   r->spare);
+		r->op_ret = p == r->spare ? 0 : -1;
+		break;
+	case RACE_DONTNEED:
+		r->op_ret = madvise(r->page, PAGE, MADV_DONTNEED);
+		break;
+	}
+	r->op_errno = errno;
+	r->op_us = now_us() - t0;
+	atomic_store(&r->done, 1);
+	return NULL;
+}
+
+/* A fresh private page at the probe's place, holding val. */
+static void race_restore(struct race *r, uint32_t val)
+{
+	void *p = mmap(r->page, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	ck_assert_msg(p == r->page, "mmap: %s", strerror(errno));
+	*(volatile uint32_t *)r->page = val;
+}
+
+static void race_test(enum race_op op, const char *what)
+{
+	static const char *const names[] = {
+		"munmap", "mmap(MAP_FIXED)", "mremap", "madvise(DONTNEED)",
+	};
+	struct emu_stats before;
+	struct race r;
+	unsigned int seed = seed_from_time(), round;
+	unsigned long total_before = 0, total_after = 0, mem_exits = 0;
+	unsigned long max_op_us = 0;
+	uint32_t newval = 0;
+
+	emu_stats(&before);
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.memfd = -1;
+	ksft_print("%s: seed %u", what, seed);
+
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_mm_probe");
+	probe_setup(&vm, 0, PROBE_GPA);
+	r.page = vm.ram + PROBE_GPA;
+	if (op == RACE_MREMAP) {
+		r.spare = mmap(NULL, PAGE, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ck_assert(r.spare != MAP_FAILED);
+	}
+	if (op == RACE_REPLACE) {
+		r.memfd = memfd_create("nvmm-probe", MFD_CLOEXEC);
+		ck_assert_int_ge(r.memfd, 0);
+		ck_assert_int_eq(ftruncate(r.memfd, PAGE), 0);
+	}
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		uint32_t oldval = 0x0D000000 | round << 8;
+		unsigned long n_before = 0, n_after = 0, good_after = 0;
+		bool ended = false, seg_done;
+		pthread_t t;
+
+		newval = op == RACE_REPLACE ? 0x0E000000 | round << 8 : 0;
+		if (op == RACE_REPLACE)
+			ck_assert_int_eq(pwrite(r.memfd, &newval, 4, 0), 4);
+		/* The host changes the page: the guest sees that too. */
+		*(volatile uint32_t *)r.page = oldval;
+		atomic_store(&r.reports, 0);
+		atomic_store(&r.done, 0);
+		r.delay_us = rand_r(&seed) % 4000;
+		ck_assert_int_eq(pthread_create(&t, NULL, race_mutator, &r), 0);
+
+		seg_done = atomic_load(&r.done);
+		while (!ended) {
+			uint32_t val = 0;
+			uint64_t reason;
+			int err;
+
+			reason = probe_run(&vm, 0, &val, &err);
+			if (err) {
+				pthread_join(t, NULL);
+				ck_abort_msg("round %u: vcpu_run: %s", round,
+					     strerror(err));
+			}
+			switch (reason) {
+			case NVMM_VCPU_EXIT_NONE:
+				/* The segment goes on: the read may be done. */
+				continue;
+			case NVMM_VCPU_EXIT_IO:
+				break;
+			case NVMM_VCPU_EXIT_MEMORY:
+				pthread_join(t, NULL);
+				if (op == RACE_REPLACE || op == RACE_DONTNEED)
+					ck_abort_msg("round %u: MEMORY exit at "
+						     "%#" PRIx64 " after %s: the "
+						     "page is mapped", round,
+						     vm.vcpu[0].exit->u.mem.gpa,
+						     names[op]);
+				ck_assert_msg(vm.vcpu[0].exit->u.mem.gpa ==
+					      PROBE_GPA, "round %u: MEMORY exit "
+					      "at %#" PRIx64, round,
+					      vm.vcpu[0].exit->u.mem.gpa);
+				ck_assert_int_eq(vm.vcpu[0].exit->u.mem.prot,
+						 NVMM_PROT_READ);
+				mem_exits++;
+				ended = true;
+				continue;
+			default:
+				pthread_join(t, NULL);
+				ck_abort_msg("round %u: exit %#" PRIx64, round,
+					     reason);
+			}
+
+			/* A report: what was read in this segment. */
+			atomic_fetch_add(&r.reports, 1);
+			if (!seg_done) {
+				n_before++;
+				if (val != oldval && val != newval) {
+					pthread_join(t, NULL);
+					ck_abort_msg("round %u: the guest read "
+						     "%#x, neither the old "
+						     "%#x nor the new %#x",
+						     round, val, oldval,
+						     newval);
+				}
+			} else {
+				n_after++;
+				if (op == RACE_MUNMAP || op == RACE_MREMAP) {
+					pthread_join(t, NULL);
+					ck_abort_msg("round %u: after %s "
+						     "returned, the guest "
+						     "still read %#x (old "
+						     "%#x) from the page "
+						     "instead of a MEMORY "
+						     "exit: stale "
+						     "translation", round,
+						     names[op], val, oldval);
+				}
+				if (val != newval) {
+					pthread_join(t, NULL);
+					ck_abort_msg("round %u: after %s "
+						     "returned, the guest "
+						     "read %#x, not the new "
+						     "%#x (old %#x)%s", round,
+						     names[op], val, newval,
+						     oldval, val == oldval ?
+						     ": stale translation" :
+						     "");
+				}
+				if (++good_after >= RACE_GOOD_AFTER)
+					ended = true;
+			}
+			if (n_before + n_after > RACE_MAX_REPORTS) {
+				pthread_join(t, NULL);
+				ck_abort_msg("round %u: %lu reports and the "
+					     "round does not end (done %d)",
+					     round, n_before + n_after,
+					     atomic_load(&r.done));
+			}
+			seg_done = atomic_load(&r.done);
+		}
+		pthread_join(t, NULL);
+		ck_assert_msg(r.op_ret == 0, "round %u: %s: %s", round,
+			      names[op], strerror(r.op_errno));
+		if (r.op_us > max_op_us)
+			max_op_us = r.op_us;
+		total_before += n_before;
+		total_after += n_after;
+
+		if (op == RACE_MREMAP)
+			/* The page moved with its contents. */
+			ck_assert_uint_eq(*(volatile uint32_t *)r.spare,
+					  oldval);
+		if (op == RACE_REPLACE)
+			ck_assert_uint_eq(*(volatile uint32_t *)r.page,
+					  newval);
+		if (op != RACE_DONTNEED)
+			race_restore(&r, 0);
+	}
+	ksft_print("%s: %u rounds, reports %lu before / %lu after the "
+		   "change, %lu MEMORY exits, slowest change %lu us", what,
+		   RACE_ROUNDS, total_before, total_after, mem_exits,
+		   max_op_us);
+	if (op == RACE_MUNMAP || op == RACE_MREMAP)
+		ck_assert_uint_eq(mem_exits, RACE_ROUNDS);
+
+	/* The guest writes after the change are the host's to see. */
+	if (op == RACE_DONTNEED) {
+		uint32_t rep[3];
+
+		*(volatile uint32_t *)(vm.ram + CMD_GPA) = 0x600DF00D;
+		probe_until_halt(&vm, 0);
+		ck_assert_uint_eq(*(volatile uint32_t *)r.page, 0x600DF00D);
+		*(volatile uint32_t *)(vm.ram + CMD_GPA) = 0;
+		*(volatile uint32_t *)r.page = 0x5EED0001;
+		probe_reports(&vm, 0, rep, 3);
+		ck_assert_uint_eq(rep[2], 0x5EED0001);
+	}
+	vm_destroy(&vm);
+	if (r.spare)
+		munmap(r.spare, PAGE);
+	if (r.memfd >= 0)
+		close(r.memfd);
+	assert_no_leak(&before);
+}
+
+START_TEST(munmap_while_running)
+{
+	race_test(RACE_MUNMAP, "munmap");
+}
+END_TEST
+
+START_TEST(map_fixed_replace_while_running)
+{
+	race_test(RACE_REPLACE, "mmap(MAP_FIXED)");
+}
+END_TEST
+
+START_TEST(mremap_while_running)
+{
+	race_test(RACE_MREMAP, "mremap");
+}
+END_TEST
+
+START_TEST(madv_dontneed_while_running)
+{
+	race_test(RACE_DONTNEED, "madvise(MADV_DONTNEED)");
+}
+END_TEST
+
+/* -------------------------------------------------------------------------- */
+/* fork(): the parent's guest and the child do not share written pages. */
+
+static void child_check(int rfd, int wfd, const volatile uint32_t *word,
+			uint32_t expect, uint32_t write_val)
+{
+	char c;
+	uint32_t seen;
+	int ok;
+
+	if (read(rfd, &c, 1) != 1)
+		_exit(3);
+	seen = *word;
+	ok = seen == expect;
+	*(volatile uint32_t *)word = write_val;
+	if (write(wfd, &seen, sizeof(seen)) != sizeof(seen))
+		_exit(3);
+	/* Wait for the parent's last word before leaving. */
+	if (read(rfd, &c, 1) != 1)
+		_exit(3);
+	_exit(ok ? 0 : 1);
+}
+
+START_TEST(fork_cow)
+{
+	volatile uint32_t *probe, *cmd;
+	struct emu_stats before;
+	int p2c[2], c2p[2], pid;
+	uint32_t rep[4], seen;
+	char c = 'x';
+	unsigned int i;
+
+	emu_stats(&before);
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_mm_probe");
+	probe_setup(&vm, 0, PROBE_GPA);
+	probe = (volatile uint32_t *)(vm.ram + PROBE_GPA);
+	cmd = (volatile uint32_t *)(vm.ram + CMD_GPA);
+
+	/* 1. The guest writes A: its translation is writable now. */
+	*cmd = 0xAAAA0001;
+	probe_until_halt(&vm, 0);
+	ck_assert_uint_eq(*probe, 0xAAAA0001);
+	*cmd = 0;
+
+	/* 2. fork; the guest writes B; the child must still see A. */
+	ck_assert_int_eq(pipe(p2c), 0);
+	ck_assert_int_eq(pipe(c2p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		child_check(p2c[0], c2p[1], probe, 0xAAAA0001, 0xCCCC0003);
+	*cmd = 0xBBBB0002;
+	probe_until_halt(&vm, 0);
+	*cmd = 0;
+	ck_assert_uint_eq(*probe, 0xBBBB0002);
+	ck_assert_int_eq(write(p2c[1], &c, 1), 1);
+	ck_assert_int_eq(read(c2p[0], &seen, sizeof(seen)), sizeof(seen));
+	ck_assert_msg(seen == 0xAAAA0001, "the child sees %#x, not A "
+		      "(0xaaaa0001): the guest wrote into the page shared "
+		      "with the child after fork", seen);
+	/* The child wrote C into its copy: not the parent's guest's. */
+	probe_reports(&vm, 0, rep, 2);
+	for (i = 0; i < 2; i++)
+		ck_assert_msg(rep[i] == 0xBBBB0002, "guest read %#x, not B",
+			      rep[i]);
+	ck_assert_int_eq(write(p2c[1], &c, 1), 1);
+	ck_assert_int_eq(emu_wait(pid), 0);
+	close(p2c[0]);
+	close(p2c[1]);
+	close(c2p[0]);
+	close(c2p[1]);
+
+	/*
+	 * 3. The guest holds a read-only translation of a page shared with a
+	 * second child; the host parent writes E (copy-on-write on the host
+	 * side): the guest must see E, the child still B.
+	 */
+	ck_assert_int_eq(pipe(p2c), 0);
+	ck_assert_int_eq(pipe(c2p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		child_check(p2c[0], c2p[1], probe, 0xBBBB0002, 0xCCCC0004);
+	probe_reports(&vm, 0, rep, 2);		/* reads B: shared, RO */
+	ck_assert_uint_eq(rep[1], 0xBBBB0002);
+	*probe = 0xEEEE0005;
+	probe_reports(&vm, 0, rep, 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_msg(rep[i] == 0xEEEE0005, "after the host wrote E "
+			      "(0xeeee0005) following fork, the guest read "
+			      "%#x: stale translation", rep[i]);
+	ck_assert_int_eq(write(p2c[1], &c, 1), 1);
+	ck_assert_int_eq(read(c2p[0], &seen, sizeof(seen)), sizeof(seen));
+	ck_assert_msg(seen == 0xBBBB0002, "the second child sees %#x, not B",
+		      seen);
+	ck_assert_int_eq(write(p2c[1], &c, 1), 1);
+	ck_assert_int_eq(emu_wait(pid), 0);
+	/* The guest's write after all this lands in the parent's page. */
+	*cmd = 0xFFFF0006;
+	probe_until_halt(&vm, 0);
+	ck_assert_uint_eq(*probe, 0xFFFF0006);
+	close(p2c[0]);
+	close(p2c[1]);
+	close(c2p[0]);
+	close(c2p[1]);
+	vm_destroy(&vm);
+	assert_no_leak(&before);
+}
+END_TEST
+
+/* -------------------------------------------------------------------------- */
+/* 128 GiB of guest-physical space. */
+
+#define BIG_RAM		(128 * GIB)
+#define BIG_PT		0x80000ULL	/* PML4, PDPT, 3 PDs */
+
+START_TEST(guest_physical_128g)
+{
+	struct nvmm_capability cap;
+	struct emu_stats before, during;
+	uint64_t *pml4, *pdpt, *pd, extra;
+	long free_before, free_during;
+	uint8_t *more;
+	unsigned int i, j;
+	static const struct {
+		uint64_t gpa;
+		bool host_writes;	/* else never touched by the host */
+	} spots[] = {
+		{ 0x200000, true },
+		{ 64 * GIB, true },
+		{ 64 * GIB + 4 * MIB - PAGE, false },
+		{ 127 * GIB + 0x12345000, false },
+		{ BIG_RAM - PAGE, true },
+	};
+	const unsigned int nspots = sizeof(spots) / sizeof(spots[0]);
+	uint32_t expect[2 * 5];
+
+	ck_assert_int_eq(nvmm_init(), 0);
+	ck_assert_int_eq(nvmm_capability(&cap), 0);
+	ksft_print("max_ram %" PRIu64 " GiB", cap.max_ram / GIB);
+	ck_assert_msg(cap.max_ram >= BIG_RAM, "max_ram %" PRIu64 " < 128 GiB",
+		      cap.max_ram);
+	emu_stats(&before);
+	free_before = emu_meminfo("MemFree");
+
+	vm_create(&vm, BIG_RAM);
+	vm_load(&vm, "long_touch");
+	vm_mode_long(&vm, 0, VM_CODE);
+
+	/* Page tables: 0-1 GiB, 64-65 GiB and 127-128 GiB, 2 MiB pages. */
+	pml4 = (uint64_t *)(vm.ram + BIG_PT);
+	pdpt = (uint64_t *)(vm.ram + BIG_PT + 0x1000);
+	memset(pml4, 0, 5 * PAGE);
+	pml4[0] = (BIG_PT + 0x1000) | 0x7;
+	static const unsigned int gibs[] = { 0, 64, 127 };
+	for (i = 0; i < 3; i++) {
+		pd = (uint64_t *)(vm.ram + BIG_PT + 0x2000 + i * PAGE);
+		pdpt[gibs[i]] = (BIG_PT + 0x2000 + i * PAGE) | 0x7;
+		for (j = 0; j < 512; j++)
+			pd[j] = ((uint64_t)gibs[i] * GIB + (uint64_t)j * 2 * MIB)
+				| 0x87;
+	}
+	vm_get(&vm, 0, NVMM_X64_STATE_CRS);
+	vm_state(&vm, 0)->crs[NVMM_X64_CR_CR3] = BIG_PT;
+	vm_set(&vm, 0, NVMM_X64_STATE_CRS);
+
+	/* The table the guest walks, and what the host leaves there. */
+	for (i = 0; i < nspots; i++) {
+		uint64_t *ent = (uint64_t *)(vm.ram + DATA_BASE + i * 16);
+
+		ent[0] = spots[i].gpa;
+		ent[1] = 0xA0000000 | i;
+		if (spots[i].host_writes)
+			*(uint32_t *)(vm.ram + spots[i].gpa) = 0x40570000 | i;
+		expect[2 * i] = spots[i].host_writes ? 0x40570000 | i : 0;
+		expect[2 * i + 1] = 0xA0000000 | i;
+	}
+	*(uint64_t *)(vm.ram + DATA_BASE + nspots * 16) = 0;
+
+	vm_run_expect(&vm, 0, expect, 2 * nspots);
+	for (i = 0; i < nspots; i++)
+		ck_assert_uint_eq(*(uint32_t *)(vm.ram + spots[i].gpa + 4),
+				  0xA0000000 | i);
+	emu_stats(&during);
+	free_during = emu_meminfo("MemFree");
+	ksft_print("guest_pages %ld -> %ld, module pages %ld -> %ld, "
+		   "MemFree %ld -> %ld kB", before.guest_pages,
+		   during.guest_pages, before.pages, during.pages,
+		   free_before, free_during);
+	/* Code, stack, tables, five spots: a handful of pages. */
+	ck_assert_int_gt(during.guest_pages - before.guest_pages, nspots - 1);
+	ck_assert_int_lt(during.guest_pages - before.guest_pages, 64);
+	ck_assert_int_lt(during.pages - before.pages, 64);
+	ck_assert_int_lt(free_before - free_during, 64 * 1024);
+
+	/* Beyond max_ram: refused with ENOBUFS. */
+	extra = cap.max_ram - BIG_RAM;
+	more = mmap(NULL, extra + PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ck_assert(more != MAP_FAILED);
+	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)more, extra + PAGE),
+			 0);
+	if (extra)
+		ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)more,
+					      BIG_RAM, extra,
+					      PROT_READ | PROT_WRITE), 0);
+	errno = 0;
+	ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)more + extra,
+				      cap.max_ram, PAGE,
+				      PROT_READ | PROT_WRITE), -1);
+	ck_assert_msg(errno == ENOBUFS, "gpa_map past max_ram: %s, not "
+		      "ENOBUFS", strerror(errno));
+	/* Past what a 4-level nested table maps: refused too. */
+	errno = 0;
+	ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)more + extra,
+				      1ULL << 48, PAGE, PROT_READ), -1);
+	ck_assert(errno == EINVAL || errno == ENOBUFS);
+
+	vm_destroy(&vm);
+	munmap(more, extra + PAGE);
+	assert_no_leak(&before);
+}
+END_TEST
+
+/* -------------------------------------------------------------------------- */
+/* A mapping change while several VCPUs run. */
+
+#define REMAP_VCPUS	4
+#define REMAP_ROUNDS	200
+#define REMAP_GPA	0x300000ULL
+#define REMAP_VAL(r)	(0x10000u + (r))
+#define REMAP_STALE	0xDEADDEADu
+
+struct remap_vcpu {
+	unsigned int cpu;
+	unsigned long reports, mem_exits, nones;
+	atomic_uint last;
+	char error[256];
+};
+
+static atomic_uint remap_round;		/* gpa_unmap of this round returned */
+static atomic_int remap_stop;
+
+static void *remap_vcpu_thread(void *arg)
+{
+	struct remap_vcpu *rv = arg;
+	unsigned int seg_round = atomic_load(&remap_round);
+
+	while (!atomic_load(&remap_stop)) {
+		uint32_t val = 0;
+		uint64_t reason;
+		int err;
+
+		reason = probe_run(&vm, rv->cpu, &val, &err);
+		if (err) {
+			snprintf(rv->error, sizeof(rv->error),
+				 "vcpu_run: %s", strerror(err));
+			break;
+		}
+		if (reason == NVMM_VCPU_EXIT_NONE)
+			continue;
+		if (reason == NVMM_VCPU_EXIT_MEMORY) {
+			uint64_t gpa = vm.vcpu[rv->cpu].exit->u.mem.gpa;
+
+			if ((gpa & ~(PAGE - 1)) != REMAP_GPA) {
+				snprintf(rv->error, sizeof(rv->error),
+					 "MEMORY exit at %#" PRIx64, gpa);
+				break;
+			}
+			/* The page is between unmap and map: try again. */
+			rv->mem_exits++;
+			continue;
+		}
+		if (reason != NVMM_VCPU_EXIT_IO) {
+			snprintf(rv->error, sizeof(rv->error),
+				 "exit %#" PRIx64, reason);
+			break;
+		}
+		rv->reports++;
+		if (val == REMAP_STALE || val < REMAP_VAL(seg_round) ||
+		    val > REMAP_VAL(atomic_load(&remap_round))) {
+			snprintf(rv->error, sizeof(rv->error),
+				 "VCPU %u read %#x after gpa_unmap of round "
+				 "%u had returned (expected >= %#x)%s",
+				 rv->cpu, val, seg_round,
+				 REMAP_VAL(seg_round),
+				 val == REMAP_STALE ||
+				 val < REMAP_VAL(seg_round) ?
+				 ": stale translation" : "");
+			break;
+		}
+		atomic_store(&rv->last, val);
+		seg_round = atomic_load(&remap_round);
+	}
+	return NULL;
+}
+
+START_TEST(gpa_remap_under_running_vcpus)
+{
+	struct remap_vcpu rv[REMAP_VCPUS];
+	pthread_t t[REMAP_VCPUS];
+	struct emu_stats before;
+	unsigned int cpu, r, seed = seed_from_time();
+	uint8_t *pg[2];
+	uint64_t deadline;
+	unsigned long reports = 0, mem_exits = 0;
+
+	emu_stats(&before);
+	ksft_print("seed %u", seed);
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_mm_probe");
+	pg[0] = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(pg[0] != MAP_FAILED);
+	pg[1] = pg[0] + PAGE;
+	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)pg[0], 2 * PAGE),
+			 0);
+	*(volatile uint32_t *)pg[0] = REMAP_VAL(0);
+	*(volatile uint32_t *)pg[1] = REMAP_STALE;
+	ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)pg[0], REMAP_GPA,
+				      PAGE, PROT_READ | PROT_WRITE), 0);
+	atomic_store(&remap_round, 0);
+	atomic_store(&remap_stop, 0);
+	for (cpu = 0; cpu < REMAP_VCPUS; cpu++) {
+		if (cpu)
+			vm_add_vcpu(&vm, cpu);
+		probe_setup(&vm, cpu, REMAP_GPA);
+		memset(&rv[cpu], 0, sizeof(rv[cpu]));
+		rv[cpu].cpu = cpu;
+	}
+	for (cpu = 0; cpu < REMAP_VCPUS; cpu++)
+		ck_assert_int_eq(pthread_create(&t[cpu], NULL,
+						remap_vcpu_thread, &rv[cpu]),
+				 0);
+
+	for (r = 1; r <= REMAP_ROUNDS; r++) {
+		uint8_t *old = pg[(r - 1) % 2], *new = pg[r % 2];
+
+		usleep(rand_r(&seed) % 2000);
+		ck_assert_int_eq(nvmm_gpa_unmap(&vm.mach, (uintptr_t)old,
+						REMAP_GPA, PAGE), 0);
+		atomic_store(&remap_round, r);
+		*(volatile uint32_t *)old = REMAP_STALE;
+		*(volatile uint32_t *)new = REMAP_VAL(r);
+		if (r % 8 == 0)
+			usleep(1000);	/* a window of MEMORY exits */
+		ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)new,
+					      REMAP_GPA, PAGE,
+					      PROT_READ | PROT_WRITE), 0);
+	}
+	/* Every VCPU comes to the last page. */
+	deadline = now_us() + 20 * 1000000;
+	for (cpu = 0; cpu < REMAP_VCPUS; cpu++) {
+		while (atomic_load(&rv[cpu].last) != REMAP_VAL(REMAP_ROUNDS) &&
+		       rv[cpu].error[0] == '\0' && now_us() < deadline)
+			usleep(1000);
+	}
+	atomic_store(&remap_stop, 1);
+	for (cpu = 0; cpu < REMAP_VCPUS; cpu++)
+		pthread_join(t[cpu], NULL);
+	for (cpu = 0; cpu < REMAP_VCPUS; cpu++) {
+		ck_assert_msg(rv[cpu].error[0] == '\0', "VCPU %u: %s", cpu,
+			      rv[cpu].error);
+		ck_assert_msg(atomic_load(&rv[cpu].last) ==
+			      REMAP_VAL(REMAP_ROUNDS), "VCPU %u ended on %#x, "
+			      "not the last page's %#x", cpu,
+			      atomic_load(&rv[cpu].last),
+			      REMAP_VAL(REMAP_ROUNDS));
+		reports += rv[cpu].reports;
+		mem_exits += rv[cpu].mem_exits;
+	}
+	ksft_print("%u rounds, %lu reports, %lu MEMORY exits", REMAP_ROUNDS,
+		   reports, mem_exits);
+	ck_assert_uint_gt(reports, REMAP_ROUNDS);
+	vm_destroy(&vm);
+	munmap(pg[0], 2 * PAGE);
+	assert_no_leak(&before);
+}
+END_TEST
+
+/* -------------------------------------------------------------------------- */
+/* Nothing pinned: destroyed or not, the host gets its pages back. */
+
+#define PIN_RAM		(64 * MIB)
+#define PIN_TOUCH	(48 * MIB)
+#define PIN_SLACK_KB	(12 * 1024)
+
+static long free_settled(void)
+{
+	emu_drop_caches();
+	usleep(100 * 1000);
+	return emu_meminfo("MemFree");
+}
+
+static void pin_touch(void)
+{
+	vm_create(&vm, PIN_RAM);
+	vm_load(&vm, "long_fill");
+	vm_mode_long(&vm, 0, VM_CODE);
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RSI] = 8 * MIB;
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RDI] = 8 * MIB + PIN_TOUCH;
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	ck_assert_uint_eq(vm.nreports[0], 1);
+	ck_assert_uint_eq(vm.reports[0][0], 8 * MIB + PIN_TOUCH);
+	/* The guest's writes are in the host's memory. */
+	ck_assert_uint_eq(*(uint32_t *)(vm.ram + 8 * MIB), 8 * MIB);
+	ck_assert_uint_eq(*(uint32_t *)(vm.ram + 8 * MIB + PIN_TOUCH - PAGE),
+			  8 * MIB + PIN_TOUCH - PAGE);
+}
+
+#define PIN_CYCLES	3
+
+START_TEST(nothing_pinned)
+{
+	struct emu_stats before, touched;
+	long f0, f1 = 0, f2, f3 = 0, f4;
+	unsigned int i;
+
+	/* A first cycle warms up what the kernel keeps anyway. */
+	pin_touch();
+	ck_assert_int_eq(nvmm_machine_destroy(&vm.mach), 0);
+	ck_assert_int_eq(munmap(vm.ram, vm.ram_size), 0);
+	emu_stats(&before);
+	f0 = free_settled();
+
+	/* A: destroy, then munmap; a few times, so that a leak adds up. */
+	for (i = 0; i < PIN_CYCLES; i++) {
+		pin_touch();
+		emu_stats(&touched);
+		if (i == 0)
+			f1 = free_settled();
+		ck_assert_int_ge(touched.guest_pages - before.guest_pages,
+				 (long)(PIN_TOUCH / PAGE));
+		ck_assert_int_eq(nvmm_machine_destroy(&vm.mach), 0);
+		assert_no_leak(&before);
+		ck_assert_int_eq(munmap(vm.ram, vm.ram_size), 0);
+	}
+	f2 = free_settled();
+
+	/* B: munmap while the machine lives (its RAM still gpa-mapped). */
+	for (i = 0; i < PIN_CYCLES; i++) {
+		pin_touch();
+		if (i == 0)
+			f3 = free_settled();
+		ck_assert_int_eq(munmap(vm.ram, vm.ram_size), 0);
+		emu_stats(&touched);
+		/* The notifier took the translations away with the pages. */
+		ck_assert_int_eq(touched.guest_pages, before.guest_pages);
+		ck_assert_int_eq(nvmm_machine_destroy(&vm.mach), 0);
+		assert_no_leak(&before);
+	}
+	f4 = free_settled();
+	ksft_print("MemFree kB: start %ld, touched %ld, %u x destroyed+"
+		   "unmapped %ld, touched again %ld, %u x unmapped while "
+		   "alive %ld", f0, f1, PIN_CYCLES, f2, f3, PIN_CYCLES, f4);
+	/* The measure works: the guest's touch shows. */
+	ck_assert_int_ge(f0 - f1, (long)(PIN_TOUCH / KIB) * 3 / 4);
+	ck_assert_int_ge(f2 - f3, (long)(PIN_TOUCH / KIB) * 3 / 4);
+	/* Nothing kept. */
+	ck_assert_msg(f0 - f2 < PIN_SLACK_KB, "after destroy and munmap, "
+		      "%ld kB are still missing", f0 - f2);
+	ck_assert_msg(f2 - f4 < PIN_SLACK_KB, "after munmap of a live "
+		      "machine's RAM, %ld kB are still missing", f2 - f4);
+}
+END_TEST
+
+int main(void)
+{
+	const struct ksft_test tests[] = {
+		KSFT_TEST(munmap_while_running),
+		KSFT_TEST(map_fixed_replace_while_running),
+		KSFT_TEST(mremap_while_running),
+		KSFT_TEST(madv_dontneed_while_running),
+		KSFT_TEST(fork_cow),
+		KSFT_TEST(guest_physical_128g),
+		KSFT_TEST(gpa_remap_under_running_vcpus),
+		KSFT_TEST(nothing_pinned),
+	};
+
+	if (access("/dev/nvmm", F_OK) != 0) {
+		printf("TAP version 13\n1..0 # SKIP /dev/nvmm is absent\n");
+		return KSFT_SKIP;
+	}
+	if (strcmp(emu_lane(), "vmx") == 0) {
+		printf("TAP version 13\n1..0 # SKIP the VMX backend does not run guests yet\n");
+		return KSFT_SKIP;
+	}
+	return ksft_run("run_mm", tests, sizeof(tests) / sizeof(tests[0]), 300);
+}
