@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * nvmm-run: a small VMM on libvmm. One machine, RAM at guest-physical 0,
+ * a 64-bit ELF guest entered in long mode on every VCPU, a polled 16550
+ * UART at 0x3F8 and a debug-exit port.
+ */
+#ifndef NVMM_RUN_H
+#define NVMM_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nvmm.h>
+
+#define NR_MAX_VCPUS		64
+
+#define NR_PORT_COM1		0x3F8	/* 8 registers */
+#define NR_PORT_DEBUG_EXIT	0x501	/* a write ends the VMM with its value */
+
+/* nvmm-run's own exit statuses (the guest's debug-exit value otherwise). */
+#define NR_EXIT_ERROR		1	/* VMM error, unexpected exit, MMIO */
+#define NR_EXIT_USAGE		2
+#define NR_EXIT_SHUTDOWN	3	/* the guest shut down (triple fault) */
+
+struct nr_vm {
+	struct nvmm_machine mach;
+	struct nvmm_vcpu vcpu[NR_MAX_VCPUS];
+	unsigned int nvcpus;
+	bool mach_created;
+	uint8_t *ram;
+	size_t ram_size;
+	bool verbose;
+
+	/* Filled by nr_elf_load(). */
+	uint64_t entry;
+	uint64_t load_end;	/* first byte above every segment */
+
+	/* Filled by nr_boot_setup(): the boot area at the top of RAM. */
+	uint64_t boot_base;	/* page tables, GDT, command line */
+	uint64_t pml4;
+	uint64_t gdt;
+	uint64_t cmdline;
+};
+
+/* elf_load.c: PT_LOAD segments of path at their p_paddr, below limit. */
+int nr_elf_load(struct nr_vm *vm, const char *path, uint64_t limit);
+
+/* paging.c: the boot area (identity page tables, GDT, command line). */
+uint64_t nr_boot_size(size_t ram_size);
+int nr_boot_setup(struct nr_vm *vm, const char *cmdline);
+/* A VCPU in long mode at the entry point, with the boot registers. */
+int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu);
+
+/* serial.c: the 16550 UART at NR_PORT_COM1. */
+void nr_serial_init(void);
+void nr_serial_io(uint16_t reg, bool in, uint8_t *data);
+void nr_serial_flush(void);
+
+/* run.c: the VCPU threads, their exits, the end of the machine. */
+int nr_run(struct nr_vm *vm);
+
+/* main.c */
+void nr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nr_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* NVMM_RUN_H */

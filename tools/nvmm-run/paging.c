@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * nvmm-run: the boot area and the state every VCPU starts in.
+ *
+ * The boot area sits at the top of RAM: a PML4, a PDPT and page
+ * directories mapping [0, max(4 GiB, RAM)) one to one with 2 MiB pages
+ * (guest-physical addresses without RAM behind them give MEMORY exits, not
+ * guest page faults), a GDT, and the command line.
+ *
+ * Every VCPU starts at the ELF entry point in 64-bit long mode, interrupts
+ * off, no IDT, with:
+ *   RDI  its VCPU id (0 is the boot VCPU)     RSI  the number of VCPUs
+ *   RDX  the command line (GPA, NUL-ended)    RCX  the boot area's GPA
+ *   RSP  0: the guest sets up its own stacks, below RCX
+ * CS 0x08 (64-bit code), the data segments 0x10 (flat).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "nvmm-run.h"
+
+#define PAGE		4096ULL
+#define GIB		(1ULL << 30)
+#define PTE_P		0x001ULL
+#define PTE_RW		0x002ULL
+#define PTE_PS		0x080ULL
+
+#define SEL_CODE	0x08
+#define SEL_DATA	0x10
+
+#define CR0_PE		0x00000001ULL
+#define CR0_MP		0x00000002ULL
+#define CR0_ET		0x00000010ULL
+#define CR0_NE		0x00000020ULL
+#define CR0_WP		0x00010000ULL
+#define CR0_PG		0x80000000ULL
+#define CR4_PAE		0x00000020ULL
+#define CR4_OSFXSR	0x00000200ULL
+#define CR4_OSXMMEXCPT	0x00000400ULL
+#define EFER_LME	0x00000100ULL
+#define EFER_LMA	0x00000400ULL
+
+#define CMDLINE_MAX	PAGE
+
+static uint64_t mapped_gib(size_t ram_size)
+{
+	uint64_t gib = ((uint64_t)ram_size + GIB - 1) / GIB;
+
+	return gib < 4 ? 4 : gib;
+}
+
+/* PML4, PDPT, one PD per GiB, the GDT, the command line. */
+uint64_t nr_boot_size(size_t ram_size)
+{
+	return (2 + mapped_gib(ram_size) + 2) * PAGE;
+}
+
+int nr_boot_setup(struct nr_vm *vm, const char *cmdline)
+{
+	uint64_t gib = mapped_gib(vm->ram_size), i;
+	uint64_t *pml4, *pdpt, *pd, *gdt;
+	uint64_t pdpt_gpa, pd_gpa;
+	size_t len = strlen(cmdline);
+
+	if (gib > 512) {
+		nr_err("%zu MiB of RAM: more than one PDPT maps",
+		       vm->ram_size >> 20);
+		return -1;
+	}
+	if (len >= CMDLINE_MAX) {
+		nr_err("the command line is longer than %llu bytes",
+		       CMDLINE_MAX - 1);
+		return -1;
+	}
+	vm->boot_base = (vm->ram_size - nr_boot_size(vm->ram_size)) &
+			~(PAGE - 1);
+	vm->pml4 = vm->boot_base;
+	pdpt_gpa = vm->pml4 + PAGE;
+	pd_gpa = pdpt_gpa + PAGE;
+	vm->gdt = pd_gpa + gib * PAGE;
+	vm->cmdline = vm->gdt + PAGE;
+	memset(vm->ram + vm->boot_base, 0, vm->ram_size - vm->boot_base);
+
+	pml4 = (uint64_t *)(vm->ram + vm->pml4);
+	pdpt = (uint64_t *)(vm->ram + pdpt_gpa);
+	pd = (uint64_t *)(vm->ram + pd_gpa);
+	pml4[0] = pdpt_gpa | PTE_P | PTE_RW;
+	for (i = 0; i < gib; i++)
+		pdpt[i] = (pd_gpa + i * PAGE) | PTE_P | PTE_RW;
+	for (i = 0; i < gib * 512; i++)
+		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
+
+	gdt = (uint64_t *)(vm->ram + vm->gdt);
+	gdt[0] = 0;
+	gdt[SEL_CODE / 8] = 0x00AF9A000000FFFFULL;	/* 64-bit code */
+	gdt[SEL_DATA / 8] = 0x00CF92000000FFFFULL;	/* flat data */
+
+	memcpy(vm->ram + vm->cmdline, cmdline, len + 1);
+	return 0;
+}
+
+static void seg_flat(struct nvmm_x64_state_seg *s, uint16_t sel,
+		     unsigned int type, bool code64)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->attrib.type = type & 0xF;
+	s->attrib.s = 1;
+	s->attrib.p = 1;
+	s->attrib.l = code64;
+	s->attrib.def = !code64;
+	s->attrib.g = 1;
+	s->limit = 0xFFFFFFFF;
+}
+
+static void seg_system(struct nvmm_x64_state_seg *s, unsigned int type)
+{
+	memset(s, 0, sizeof(*s));
+	s->attrib.type = type & 0xF;
+	s->attrib.p = 1;
+	s->limit = 0xFFFF;
+}
+
+int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu)
+{
+	struct nvmm_vcpu *vcpu = &vm->vcpu[cpu];
+	struct nvmm_x64_state *st = vcpu->state;
+	static const int data[] = {
+		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
+		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
+	};
+	unsigned int i;
+
+	if (nvmm_vcpu_getstate(&vm->mach, vcpu, NVMM_X64_STATE_ALL) == -1) {
+		nr_errno("VCPU %u: nvmm_vcpu_getstate", cpu);
+		return -1;
+	}
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		seg_flat(&st->segs[data[i]], SEL_DATA, 0x3, false);
+	seg_flat(&st->segs[NVMM_X64_SEG_CS], SEL_CODE, 0xB, true);
+	seg_system(&st->segs[NVMM_X64_SEG_TR], 0xB);	/* busy 64-bit TSS */
+	seg_system(&st->segs[NVMM_X64_SEG_LDT], 0x2);
+	memset(&st->segs[NVMM_X64_SEG_GDT], 0, sizeof(st->segs[0]));
+	st->segs[NVMM_X64_SEG_GDT].base = vm->gdt;
+	st->segs[NVMM_X64_SEG_GDT].limit = 3 * 8 - 1;
+	memset(&st->segs[NVMM_X64_SEG_IDT], 0, sizeof(st->segs[0]));
+
+	memset(st->gprs, 0, sizeof(st->gprs));
+	st->gprs[NVMM_X64_GPR_RIP] = vm->entry;
+	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
+	st->gprs[NVMM_X64_GPR_RDI] = cpu;
+	st->gprs[NVMM_X64_GPR_RSI] = vm->nvcpus;
+	st->gprs[NVMM_X64_GPR_RDX] = vm->cmdline;
+	st->gprs[NVMM_X64_GPR_RCX] = vm->boot_base;
+
+	st->crs[NVMM_X64_CR_CR0] = CR0_PG | CR0_WP | CR0_NE | CR0_ET |
+				   CR0_MP | CR0_PE;
+	st->crs[NVMM_X64_CR_CR2] = 0;
+	st->crs[NVMM_X64_CR_CR3] = vm->pml4;
+	st->crs[NVMM_X64_CR_CR4] = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	st->crs[NVMM_X64_CR_CR8] = 0;
+	st->msrs[NVMM_X64_MSR_EFER] = EFER_LME | EFER_LMA;
+	memset(&st->intr, 0, sizeof(st->intr));
+
+	if (nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_ALL) == -1) {
+		nr_errno("VCPU %u: nvmm_vcpu_setstate", cpu);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * nvmm-run: one thread per VCPU, each running its VCPU until the machine
+ * ends, and what each exit means:
+ *   IO        the UART, the debug-exit port (the VMM ends with the value
+ *             written), any other port: reads all ones, writes ignored,
+ *             counted; through nvmm_assist_io and the io callback
+ *   MEMORY    nvmm_assist_mem; no device lives in MMIO, so the access is
+ *             reported and the VMM ends with NR_EXIT_ERROR
+ *   RDMSR     0 (counted); WRMSR ignored (counted); RIP moves to npc
+ *   HALTED    no interrupt can come: the VCPU is done; when every VCPU is
+ *             done the VMM ends with 0
+ *   SHUTDOWN  reported with the registers, NR_EXIT_SHUTDOWN
+ * The machine ends at the first debug-exit write, shutdown, error or
+ * signal (SIGINT, SIGTERM, SIGHUP: 128 + its number): the other VCPUs are
+ * stopped with nvmm_vcpu_stop() and a SIGUSR1 that kicks them out of the
+ * guest.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nvmm-run.h"
+
+#define SIG_KICK	SIGUSR1
+#define SIG_DONE	SIGUSR2
+
+static struct nr_vm *vm;
+static pthread_t threads[NR_MAX_VCPUS];
+static atomic_bool created[NR_MAX_VCPUS];
+static pthread_t main_thread;
+static atomic_bool ending;
+static atomic_int end_status;
+static atomic_uint running;
+
+static struct {
+	pthread_mutex_t lock;
+	unsigned long unknown_io, rdmsr, wrmsr;
+	uint16_t first_port;
+	bool first_in;
+} stats = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* The first caller decides the status; every VCPU is then stopped. */
+static void vm_end(int status)
+{
+	bool no = false;
+	unsigned int i;
+
+	if (!atomic_compare_exchange_strong(&ending, &no, true))
+		return;
+	atomic_store(&end_status, status);
+	/* 'ending' first: a VCPU that misses the stop sees it next. */
+	for (i = 0; i < vm->nvcpus; i++) {
+		nvmm_vcpu_stop(&vm->vcpu[i]);
+		if (atomic_load(&created[i]))
+			pthread_kill(threads[i], SIG_KICK);
+	}
+}
+
+static void on_kick(int sig)
+{
+	(void)sig;
+}
+
+static void io_callback(struct nvmm_io *io)
+{
+	size_t i;
+
+	if (io->port >= NR_PORT_COM1 && io->port < NR_PORT_COM1 + 8) {
+		/* A wide access covers the next registers, as on a bus. */
+		for (i = 0; i < io->size; i++)
+			if (io->port + i < NR_PORT_COM1 + 8)
+				nr_serial_io((uint16_t)(io->port + i -
+							NR_PORT_COM1),
+					     io->in, &io->data[i]);
+			else if (io->in)
+				io->data[i] = 0xFF;
+		return;
+	}
+	if (io->port == NR_PORT_DEBUG_EXIT && !io->in) {
+		nr_serial_flush();
+		vm_end(io->data[0]);
+		return;
+	}
+	if (io->in)
+		memset(io->data, 0xFF, io->size);
+	pthread_mutex_lock(&stats.lock);
+	if (stats.unknown_io++ == 0) {
+		stats.first_port = io->port;
+		stats.first_in = io->in;
+	}
+	pthread_mutex_unlock(&stats.lock);
+	if (vm->verbose)
+		fprintf(stderr, "nvmm-run: %s of %zu byte(s) at port %#x: no "
+			"device\n", io->in ? "read" : "write", io->size,
+			io->port);
+}
+
+static void mem_callback(struct nvmm_mem *mem)
+{
+	nr_err("VCPU %u: %s of %zu byte(s) at guest-physical %#" PRIx64
+	       ": no RAM and no device there", mem->vcpu->cpuid,
+	       mem->write ? "write" : "read", mem->size, mem->gpa);
+	if (!mem->write)
+		memset(mem->data, 0xFF, mem->size);
+	vm_end(NR_EXIT_ERROR);
+}
+
+static int exit_memory(struct nvmm_vcpu *vcpu)
+{
+	const struct nvmm_x86_exit_memory *m = &vcpu->exit->u.mem;
+
+	if (nvmm_assist_mem(&vm->mach, vcpu) == -1) {
+		nr_errno("VCPU %u: %s at guest-physical %#" PRIx64 " (no RAM, "
+			 "no device): nvmm_assist_mem", vcpu->cpuid,
+			 m->prot == NVMM_PROT_EXEC ? "instruction fetch" :
+			 m->prot == NVMM_PROT_WRITE ? "write" : "read",
+			 m->gpa);
+		return -1;
+	}
+	/* The callback reported it; a device-less MMIO access is fatal. */
+	vm_end(NR_EXIT_ERROR);
+	return 0;
+}
+
+/* RDMSR gives 0, WRMSR is ignored: what a guest probing MSRs should see. */
+static int exit_msr(struct nvmm_vcpu *vcpu, bool write)
+{
+	const struct nvmm_vcpu_exit *exit = vcpu->exit;
+	struct nvmm_x64_state *st = vcpu->state;
+	uint32_t msr = write ? exit->u.wrmsr.msr : exit->u.rdmsr.msr;
+
+	if (nvmm_vcpu_getstate(&vm->mach, vcpu, NVMM_X64_STATE_GPRS) == -1) {
+		nr_errno("VCPU %u: nvmm_vcpu_getstate", vcpu->cpuid);
+		return -1;
+	}
+	if (write) {
+		st->gprs[NVMM_X64_GPR_RIP] = exit->u.wrmsr.npc;
+	} else {
+		st->gprs[NVMM_X64_GPR_RAX] = 0;
+		st->gprs[NVMM_X64_GPR_RDX] = 0;
+		st->gprs[NVMM_X64_GPR_RIP] = exit->u.rdmsr.npc;
+	}
+	if (nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_GPRS) == -1) {
+		nr_errno("VCPU %u: nvmm_vcpu_setstate", vcpu->cpuid);
+		return -1;
+	}
+	pthread_mutex_lock(&stats.lock);
+	if (write)
+		stats.wrmsr++;
+	else
+		stats.rdmsr++;
+	pthread_mutex_unlock(&stats.lock);
+	if (vm->verbose)
+		fprintf(stderr, "nvmm-run: VCPU %u: %s MSR %#x%s\n",
+			vcpu->cpuid, write ? "WRMSR" : "RDMSR", msr,
+			write ? " ignored" : ": 0");
+	return 0;
+}
+
+static const char *exit_name(uint64_t reason)
+{
+	switch (reason) {
+	case NVMM_VCPU_EXIT_INT_READY: return "INT_READY";
+	case NVMM_VCPU_EXIT_NMI_READY: return "NMI_READY";
+	case NVMM_VCPU_EXIT_TPR_CHANGED: return "TPR_CHANGED";
+	case NVMM_VCPU_EXIT_MONITOR: return "MONITOR";
+	case NVMM_VCPU_EXIT_MWAIT: return "MWAIT";
+	case NVMM_VCPU_EXIT_CPUID: return "CPUID";
+	case NVMM_VCPU_EXIT_INVALID: return "INVALID";
+	default: return "unknown";
+	}
+}
+
+/* One exit; false when this VCPU is done. */
+static bool vcpu_exit(struct nvmm_vcpu *vcpu)
+{
+	const struct nvmm_vcpu_exit *exit = vcpu->exit;
+
+	switch (exit->reason) {
+	case NVMM_VCPU_EXIT_NONE:
+	case NVMM_VCPU_EXIT_STOPPED:
+		return true;	/* the loop looks at 'ending' */
+	case NVMM_VCPU_EXIT_IO:
+		if (nvmm_assist_io(&vm->mach, vcpu) == -1) {
+			nr_errno("VCPU %u: port %#x: nvmm_assist_io",
+				 vcpu->cpuid, exit->u.io.port);
+			vm_end(NR_EXIT_ERROR);
+		}
+		return true;
+	case NVMM_VCPU_EXIT_MEMORY:
+		if (exit_memory(vcpu) == -1)
+			vm_end(NR_EXIT_ERROR);
+		return true;
+	case NVMM_VCPU_EXIT_RDMSR:
+	case NVMM_VCPU_EXIT_WRMSR:
+		if (exit_msr(vcpu, exit->reason == NVMM_VCPU_EXIT_WRMSR) == -1)
+			vm_end(NR_EXIT_ERROR);
+		return true;
+	case NVMM_VCPU_EXIT_HALTED:
+		if (vm->verbose)
+			fprintf(stderr, "nvmm-run: VCPU %u halted\n",
+				vcpu->cpuid);
+		return false;
+	case NVMM_VCPU_EXIT_SHUTDOWN:
+		nr_serial_flush();
+		nr_err("VCPU %u: the guest shut down (triple fault)",
+		       vcpu->cpuid);
+		nvmm_vcpu_dump(&vm->mach, vcpu);
+		vm_end(NR_EXIT_SHUTDOWN);
+		return false;
+	default:
+		nr_serial_flush();
+		nr_err("VCPU %u: unexpected exit %#" PRIx64 " (%s)%s",
+		       vcpu->cpuid, exit->reason, exit_name(exit->reason),
+		       exit->reason == NVMM_VCPU_EXIT_INVALID ?
+		       ": the CPU refused the state" : "");
+		if (exit->reason == NVMM_VCPU_EXIT_INVALID)
+			nr_err("hardware code %#" PRIx64, exit->u.inv.hwcode);
+		nvmm_vcpu_dump(&vm->mach, vcpu);
+		vm_end(NR_EXIT_ERROR);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct nvmm_vcpu *vcpu = arg;
+
+	while (!atomic_load(&ending)) {
+		if (nvmm_vcpu_run(&vm->mach, vcpu) == -1) {
+			if (errno == EINTR)
+				continue;
+			nr_errno("VCPU %u: nvmm_vcpu_run", vcpu->cpuid);
+			vm_end(NR_EXIT_ERROR);
+			break;
+		}
+		if (!vcpu_exit(vcpu))
+			break;
+	}
+	if (atomic_fetch_sub(&running, 1) == 1)
+		pthread_kill(main_thread, SIG_DONE);
+	return NULL;
+}
+
+static void report(void)
+{
+	if (stats.unknown_io)
+		fprintf(stderr, "nvmm-run: %lu access(es) to ports without a "
+			"device (first: %s port %#x)\n", stats.unknown_io,
+			stats.first_in ? "read of" : "write to",
+			stats.first_port);
+	if (vm->verbose && (stats.rdmsr || stats.wrmsr))
+		fprintf(stderr, "nvmm-run: %lu RDMSR and %lu WRMSR emulated\n",
+			stats.rdmsr, stats.wrmsr);
+}
+
+int nr_run(struct nr_vm *the_vm)
+{
+	struct nvmm_assist_callbacks cbs = {
+		.io = io_callback,
+		.mem = mem_callback,
+	};
+	struct sigaction sa;
+	sigset_t waitset, old;
+	unsigned int i, started = 0;
+	int sig, err;
+
+	vm = the_vm;
+	main_thread = pthread_self();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_kick;	/* no SA_RESTART: runs return */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIG_KICK, &sa, NULL) == -1) {
+		nr_errno("sigaction");
+		return NR_EXIT_ERROR;
+	}
+	/* The VCPU threads inherit this mask: only the main thread waits. */
+	sigemptyset(&waitset);
+	sigaddset(&waitset, SIGINT);
+	sigaddset(&waitset, SIGTERM);
+	sigaddset(&waitset, SIGHUP);
+	sigaddset(&waitset, SIG_DONE);
+	pthread_sigmask(SIG_BLOCK, &waitset, &old);
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		if (nvmm_vcpu_configure(&vm->mach, &vm->vcpu[i],
+					NVMM_VCPU_CONF_CALLBACKS, &cbs) == -1) {
+			nr_errno("VCPU %u: nvmm_vcpu_configure", i);
+			vm_end(NR_EXIT_ERROR);
+			break;
+		}
+	}
+	atomic_store(&running, vm->nvcpus);
+	for (i = 0; i < vm->nvcpus && !atomic_load(&ending); i++) {
+		err = pthread_create(&threads[i], NULL, vcpu_thread,
+				     &vm->vcpu[i]);
+		if (err != 0) {
+			errno = err;
+			nr_errno("pthread_create");
+			vm_end(NR_EXIT_ERROR);
+			break;
+		}
+		atomic_store(&created[i], true);
+		started++;
+	}
+	/* Threads that never started are done already. */
+	if (started < vm->nvcpus &&
+	    atomic_fetch_sub(&running, vm->nvcpus - started) ==
+	    vm->nvcpus - started)
+		pthread_kill(main_thread, SIG_DONE);
+
+	for (;;) {
+		if (sigwait(&waitset, &sig) != 0)
+			continue;
+		if (sig == SIG_DONE && atomic_load(&running) == 0)
+			break;
+		if (sig != SIG_DONE) {
+			nr_serial_flush();
+			nr_err("signal %d: stopping the guest", sig);
+			vm_end(128 + sig);
+		}
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	nr_serial_flush();
+	report();
+	return atomic_load(&ending) ? atomic_load(&end_status) : 0;
+}
