@@ -137,7 +137,11 @@ static void probe_until_halt(struct vm *v, unsigned int cpu)
 		ck_assert_msg(reason == NVMM_VCPU_EXIT_IO ||
 			      reason == NVMM_VCPU_EXIT_NONE,
 			      "exit %#" PRIx64 " while waiting for HLT", reason);
-		ck_assert_uint_lt(++n, 100000);
+		ck_assert_msg(++n < 100000, "the guest does not see the command "
+			      "word the host wrote (%#x at gpa %#llx) after "
+			      "%u reports: stale translation?",
+			      *(volatile uint32_t *)(v->ram + CMD_GPA), CMD_GPA,
+			      n);
 	}
 }
 
@@ -819,11 +823,222 @@ START_TEST(gpa_remap_under_running_vcpus)
 END_TEST
 
 /* -------------------------------------------------------------------------- */
+/*
+ * Running VCPUs are kicked: guests that do not exit (long_mm_epoch.S) read
+ * an epoch word, then the probe, and log each change. The host bumps the
+ * epoch once a mapping change has returned; a logged pair (epoch e, value
+ * v) must show the page of round e or later. Without the kick, a VCPU in
+ * guest mode keeps its TLB entries until something else makes it exit.
+ *
+ * The emulated hosts hide a missing kick: QEMU (thread=single) runs one
+ * CPU at a time and flushes its TLB at every VMRUN and #VMEXIT, and the
+ * VCPU's CPU always has a host interrupt pending when it runs again; Bochs
+ * has one CPU. A kernel without the remote flush passed these tests there.
+ * On hardware they check the kick itself.
+ */
+
+#define KICK_VCPUS	4
+#define KICK_ROUNDS	60
+#define KICK_RAM	(2 * MIB)
+#define KICK_EPOCH	(DATA_BASE + 0x100)
+#define KICK_STOP	(DATA_BASE + 0x200)
+#define KICK_COUNT(c)	(DATA_BASE + 0x300 + 4 * (c))
+#define KICK_RING(c)	(0x100000ULL + (c) * 0x40000ULL)
+#define KICK_ENTRIES	(0x40000 / 8)
+#define KICK_VAL(r)	(0x30000u + (r))
+#define KICK_STALE	0xDEADBEEFu
+
+struct kick_vcpu {
+	unsigned int cpu;
+	unsigned long mem_exits;
+	uint64_t reason;
+	char error[160];
+};
+
+static void *kick_vcpu_thread(void *arg)
+{
+	struct kick_vcpu *kv = arg;
+	uint32_t val;
+	int err;
+
+	for (;;) {
+		uint64_t reason = probe_run(&vm, kv->cpu, &val, &err);
+
+		if (err) {
+			snprintf(kv->error, sizeof(kv->error), "vcpu_run: %s",
+				 strerror(err));
+			return NULL;
+		}
+		if (reason == NVMM_VCPU_EXIT_NONE || reason == NVMM_VCPU_EXIT_IO)
+			continue;
+		if (reason == NVMM_VCPU_EXIT_MEMORY &&
+		    (vm.vcpu[kv->cpu].exit->u.mem.gpa & ~(PAGE - 1)) ==
+		    REMAP_GPA) {
+			kv->mem_exits++;	/* between unmap and map */
+			continue;
+		}
+		kv->reason = reason;
+		if (reason != NVMM_VCPU_EXIT_HALTED)
+			snprintf(kv->error, sizeof(kv->error), "exit %#" PRIx64,
+				 reason);
+		return NULL;
+	}
+}
+
+static void kick_test(bool gpa_flavor)
+{
+	struct kick_vcpu kv[KICK_VCPUS];
+	pthread_t t[KICK_VCPUS];
+	struct emu_stats before;
+	volatile uint32_t *epoch;
+	unsigned int cpu, r, seed = seed_from_time();
+	unsigned long entries = 0, mem_exits = 0, after_change = 0;
+	uint8_t *pg = NULL, *probe;
+	int fds[KICK_ROUNDS + 1];
+	uint64_t probe_gpa = gpa_flavor ? REMAP_GPA : PROBE_GPA;
+
+	emu_stats(&before);
+	ksft_print("seed %u", seed);
+	vm_create(&vm, KICK_RAM);
+	vm_load(&vm, "long_mm_epoch");
+	epoch = (volatile uint32_t *)(vm.ram + KICK_EPOCH);
+	*epoch = 0;
+	*(volatile uint32_t *)(vm.ram + KICK_STOP) = 0;
+	if (gpa_flavor) {
+		pg = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ck_assert(pg != MAP_FAILED);
+		ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)pg,
+					      2 * PAGE), 0);
+		*(volatile uint32_t *)pg = KICK_VAL(0);
+		ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)pg,
+					      REMAP_GPA, PAGE,
+					      PROT_READ | PROT_WRITE), 0);
+	} else {
+		*(volatile uint32_t *)(vm.ram + PROBE_GPA) = KICK_VAL(0);
+	}
+	probe = vm.ram + PROBE_GPA;
+	for (cpu = 0; cpu < KICK_VCPUS; cpu++) {
+		struct nvmm_x64_state *st;
+
+		if (cpu)
+			vm_add_vcpu(&vm, cpu);
+		vm_mode_long(&vm, cpu, VM_CODE);
+		st = vm_state(&vm, cpu);
+		st->gprs[NVMM_X64_GPR_RBX] = probe_gpa;
+		st->gprs[NVMM_X64_GPR_R12] = KICK_EPOCH;
+		st->gprs[NVMM_X64_GPR_R14] = KICK_STOP;
+		st->gprs[NVMM_X64_GPR_R15] = KICK_COUNT(cpu);
+		st->gprs[NVMM_X64_GPR_RDI] = KICK_RING(cpu);
+		st->gprs[NVMM_X64_GPR_R13] = KICK_ENTRIES;
+		vm_set(&vm, cpu, NVMM_X64_STATE_GPRS);
+		memset(&kv[cpu], 0, sizeof(kv[cpu]));
+		kv[cpu].cpu = cpu;
+	}
+	for (cpu = 0; cpu < KICK_VCPUS; cpu++)
+		ck_assert_int_eq(pthread_create(&t[cpu], NULL,
+						kick_vcpu_thread, &kv[cpu]), 0);
+
+	for (r = 1; r <= KICK_ROUNDS; r++) {
+		uint32_t val = KICK_VAL(r), stale = KICK_STALE;
+
+		usleep(1000 + rand_r(&seed) % 4000);
+		if (gpa_flavor) {
+			uint8_t *old = pg + ((r - 1) % 2) * PAGE;
+			uint8_t *new = pg + (r % 2) * PAGE;
+
+			ck_assert_int_eq(nvmm_gpa_unmap(&vm.mach,
+							(uintptr_t)old,
+							REMAP_GPA, PAGE), 0);
+			*(volatile uint32_t *)old = KICK_STALE;
+			*(volatile uint32_t *)new = val;
+			ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)new,
+						      REMAP_GPA, PAGE,
+						      PROT_READ | PROT_WRITE),
+					 0);
+		} else {
+			void *p;
+
+			fds[r] = memfd_create("nvmm-kick", MFD_CLOEXEC);
+			ck_assert_int_ge(fds[r], 0);
+			ck_assert_int_eq(ftruncate(fds[r], PAGE), 0);
+			ck_assert_int_eq(pwrite(fds[r], &val, 4, 0), 4);
+			p = mmap(probe, PAGE, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_FIXED, fds[r], 0);
+			ck_assert(p == probe);
+			/* The page replaced lives on in its file: mark it. */
+			if (r > 1)
+				ck_assert_int_eq(pwrite(fds[r - 1], &stale, 4,
+							0), 4);
+		}
+		*epoch = r;	/* the change has returned */
+	}
+	usleep(20 * 1000);
+	*(volatile uint32_t *)(vm.ram + KICK_STOP) = 1;
+	for (cpu = 0; cpu < KICK_VCPUS; cpu++)
+		pthread_join(t[cpu], NULL);
+
+	for (cpu = 0; cpu < KICK_VCPUS; cpu++) {
+		uint32_t n = *(volatile uint32_t *)(vm.ram + KICK_COUNT(cpu));
+		const uint32_t *ring = (const uint32_t *)(vm.ram +
+							  KICK_RING(cpu));
+		unsigned int i;
+
+		ck_assert_msg(kv[cpu].error[0] == '\0', "VCPU %u: %s", cpu,
+			      kv[cpu].error);
+		ck_assert_msg(n > 0 && n < KICK_ENTRIES, "VCPU %u logged %u "
+			      "changes", cpu, n);
+		for (i = 0; i < n; i++) {
+			uint32_t e = ring[2 * i], v = ring[2 * i + 1];
+
+			ck_assert_msg(v != KICK_STALE && v >= KICK_VAL(e) &&
+				      v <= KICK_VAL(KICK_ROUNDS), "VCPU %u "
+				      "read %#x with epoch %u: the change of "
+				      "round %u had returned, its page holds "
+				      "%#x%s", cpu, v, e, e, KICK_VAL(e),
+				      v == KICK_STALE || v < KICK_VAL(e) ?
+				      ": stale translation in a running VCPU"
+				      : "");
+			if (e > 0)
+				after_change++;
+		}
+		ck_assert_msg(ring[2 * (n - 1)] == KICK_ROUNDS &&
+			      ring[2 * n - 1] == KICK_VAL(KICK_ROUNDS),
+			      "VCPU %u ended on epoch %u value %#x", cpu,
+			      ring[2 * (n - 1)], ring[2 * n - 1]);
+		entries += n;
+		mem_exits += kv[cpu].mem_exits;
+	}
+	ksft_print("%u rounds, %lu logged changes (%lu after a change), "
+		   "%lu MEMORY exits", KICK_ROUNDS, entries, after_change,
+		   mem_exits);
+	vm_destroy(&vm);
+	if (gpa_flavor)
+		munmap(pg, 2 * PAGE);
+	else
+		for (r = 1; r <= KICK_ROUNDS; r++)
+			close(fds[r]);
+	assert_no_leak(&before);
+}
+
+START_TEST(exitless_vcpus_host_remap)
+{
+	kick_test(false);
+}
+END_TEST
+
+START_TEST(exitless_vcpus_gpa_remap)
+{
+	kick_test(true);
+}
+END_TEST
+
+/* -------------------------------------------------------------------------- */
 /* Nothing pinned: destroyed or not, the host gets its pages back. */
 
-#define PIN_RAM		(64 * MIB)
-#define PIN_TOUCH	(48 * MIB)
-#define PIN_SLACK_KB	(12 * 1024)
+#define PIN_RAM		(128 * MIB)
+#define PIN_TOUCH	(96 * MIB)
+#define PIN_TOUCH_KB	((long)(PIN_TOUCH / KIB))
 
 static long free_settled(void)
 {
@@ -849,7 +1064,7 @@ static void pin_touch(void)
 			  8 * MIB + PIN_TOUCH - PAGE);
 }
 
-#define PIN_CYCLES	3
+#define PIN_CYCLES	2
 
 START_TEST(nothing_pinned)
 {
@@ -894,14 +1109,20 @@ START_TEST(nothing_pinned)
 	ksft_print("MemFree kB: start %ld, touched %ld, %u x destroyed+"
 		   "unmapped %ld, touched again %ld, %u x unmapped while "
 		   "alive %ld", f0, f1, PIN_CYCLES, f2, f3, PIN_CYCLES, f4);
-	/* The measure works: the guest's touch shows. */
-	ck_assert_int_ge(f0 - f1, (long)(PIN_TOUCH / KIB) * 3 / 4);
-	ck_assert_int_ge(f2 - f3, (long)(PIN_TOUCH / KIB) * 3 / 4);
+	/*
+	 * The measure works: the guest's touch shows. MemFree moves with
+	 * the rest of the system too: the margins are half a touch, and a
+	 * page kept by each cycle would be a whole touch per cycle.
+	 */
+	ck_assert_int_ge(f0 - f1, PIN_TOUCH_KB / 2);
+	ck_assert_int_ge(f2 - f3, PIN_TOUCH_KB / 2);
 	/* Nothing kept. */
-	ck_assert_msg(f0 - f2 < PIN_SLACK_KB, "after destroy and munmap, "
-		      "%ld kB are still missing", f0 - f2);
-	ck_assert_msg(f2 - f4 < PIN_SLACK_KB, "after munmap of a live "
-		      "machine's RAM, %ld kB are still missing", f2 - f4);
+	ck_assert_msg(f0 - f2 < PIN_TOUCH_KB / 2, "after destroy and "
+		      "munmap, %ld kB are still missing (%u cycles of %ld kB)",
+		      f0 - f2, PIN_CYCLES, PIN_TOUCH_KB);
+	ck_assert_msg(f2 - f4 < PIN_TOUCH_KB / 2, "after munmap of a live "
+		      "machine's RAM, %ld kB are still missing (%u cycles of "
+		      "%ld kB)", f2 - f4, PIN_CYCLES, PIN_TOUCH_KB);
 }
 END_TEST
 
@@ -915,6 +1136,8 @@ int main(void)
 		KSFT_TEST(fork_cow),
 		KSFT_TEST(guest_physical_128g),
 		KSFT_TEST(gpa_remap_under_running_vcpus),
+		KSFT_TEST(exitless_vcpus_host_remap),
+		KSFT_TEST(exitless_vcpus_gpa_remap),
 		KSFT_TEST(nothing_pinned),
 	};
 
