@@ -650,6 +650,9 @@ int nvmm_mmu_init(struct nvmm_machine *mach)
 
 	mmu->mn.ops = &nvmm_mn_ops;
 	ret = mmu_notifier_register(&mmu->mn, current->mm);
+	/* Given up for a pending signal: nothing was done, start over. */
+	if (ret == -EINTR)
+		ret = -ERESTARTNOINTR;
 	if (ret)
 		goto fail;
 	mmu->mn_registered = true;

@@ -74,6 +74,11 @@ const char *emu_lane(void)
 	return lane ? lane : "";
 }
 
+bool emu_lane_bochs_svm(void)
+{
+	return strcmp(emu_lane(), "svm-bochs") == 0;
+}
+
 int emu_wait(int pid)
 {
 	int status;

@@ -32,6 +32,14 @@ int emu_ioctl(int fd, unsigned long cmd, void *arg);
 /* The emulated host's lane: "svm", "svm-bochs", "vmx" or "" if unknown. */
 const char *emu_lane(void);
 
+/*
+ * Bochs' SVM (lane svm-bochs) has defects a real CPU has not: it never
+ * interrupts a guest that loops without exits (kvm_amd hangs the same way
+ * there), it panics on a triple fault in a guest instead of a SHUTDOWN
+ * exit, and its VMRUN does not load the guest's CR2.
+ */
+bool emu_lane_bochs_svm(void);
+
 /* Wait for a child, returning its exit status (or 128 + signal). */
 int emu_wait(int pid);
 

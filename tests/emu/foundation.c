@@ -103,7 +103,8 @@ START_TEST(capability_sane)
 	ck_assert_uint_eq(c.arch.xcr0_mask & 3, 3);
 	ck_assert_uint_eq(c.arch.xcr0_mask & ~0xE7ULL, 0);
 	ck_assert_uint_eq(c.arch.mxcsr_mask & 0xFFBF, 0xFFBF);
-	ck_assert_uint_eq(c.arch.mxcsr_mask & ~0xFFFFu, 0);
+	/* Bit 17 (MM) exists on AMD CPUs with misaligned SSE. */
+	ck_assert_uint_eq(c.arch.mxcsr_mask & ~0x2FFFFu, 0);
 	ck_assert_uint_ge(c.arch.conf_cpuid_maxops, 1);
 	ck_assert(c.arch.vcpu_conf_support & NVMM_CAP_ARCH_VCPU_CONF_CPUID);
 	if (strcmp(emu_lane(), "vmx") == 0)
@@ -607,7 +608,7 @@ static void fuzz_tick(int sig)
 	(void)sig;
 }
 
-static int fuzz_run(uint64_t seed, unsigned int count)
+static int fuzz_run(uint64_t seed, unsigned int count, bool no_runs)
 {
 	static uint8_t page[8192] __attribute__((aligned(4096)));
 	struct itimerval tick = {
@@ -642,6 +643,8 @@ static int fuzz_run(uint64_t seed, unsigned int count)
 			break;
 		case 2:		/* ours, pointing at junk */
 			cmd = fuzz_cmds[rnd() % 14];
+			if (no_runs && cmd == NVMM_IOC_VCPU_RUN)
+				continue;
 			ret = ioctl(fd, cmd, (void *)(uintptr_t)fuzz_value(page));
 			if (ret == -1 && !fuzz_errno_ok(errno))
 				bad++;
@@ -672,6 +675,9 @@ static int fuzz_run(uint64_t seed, unsigned int count)
 			cmd = fuzz_cmds[rnd() % 14];
 			break;
 		}
+		/* A random guest may loop without exits: Bochs never stops it. */
+		if (no_runs && cmd == NVMM_IOC_VCPU_RUN)
+			continue;
 		ret = ioctl(fd, cmd, args);
 		if (ret == -1 && !fuzz_errno_ok(errno)) {
 			fprintf(stderr, "# fuzz: cmd %#lx: unexpected errno %d\n",
@@ -699,7 +705,7 @@ START_TEST(ioctl_fuzz)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(fuzz_run(seed, 10000));
+		_exit(fuzz_run(seed, 10000, emu_lane_bochs_svm()));
 	ck_assert_int_eq(emu_wait(pid), 0);
 	emu_stats(&after);
 	assert_stats_eq(&after, &before);
@@ -708,17 +714,30 @@ END_TEST
 
 /* -------------------------------------------------------------------------- */
 
+/* After exec: no Check here, only plain C. */
 static int check_stats(const char *arg)
 {
-	struct emu_stats now;
-	long m, v, p;
+	long m, v, p, val, nm = -1, nv = -1, np = -1;
+	char key[32];
+	FILE *f;
 
 	if (sscanf(arg, "%ld:%ld:%ld", &m, &v, &p) != 3)
 		return 20;
-	emu_stats(&now);
-	if (now.machines != m || now.vcpus != v || now.pages != p) {
+	f = fopen("/sys/kernel/debug/nvmm/stats", "r");
+	if (f == NULL)
+		return 22;
+	while (fscanf(f, "%31s %ld", key, &val) == 2) {
+		if (strcmp(key, "machines") == 0)
+			nm = val;
+		else if (strcmp(key, "vcpus") == 0)
+			nv = val;
+		else if (strcmp(key, "pages") == 0)
+			np = val;
+	}
+	fclose(f);
+	if (nm != m || nv != v || np != p) {
 		fprintf(stderr, "# after exec: %ld/%ld/%ld, expected %ld/%ld/%ld\n",
-			now.machines, now.vcpus, now.pages, m, v, p);
+			nm, nv, np, m, v, p);
 		return 21;
 	}
 	return 0;

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Inside an emulated host: loading and unloading nvmm.ko.
 KO=/nvmm/nvmm.ko
+HOLD="$(dirname "$0")/nvmm-hold"
 n=0
 failed=0
 
@@ -25,7 +26,7 @@ echo "1..3"
 loaded || insmod $KO
 
 # 1: a live machine keeps the module loaded.
-nvmm-hold 2 3 >/tmp/hold.out 2>&1 &
+"$HOLD" 2 3 >/tmp/hold.out 2>&1 &
 holder=$!
 i=0
 while ! grep -q ready /tmp/hold.out 2>/dev/null && [ $i -lt 300 ]; do

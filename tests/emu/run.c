@@ -449,7 +449,9 @@ START_TEST(state_roundtrip)
 		ck_assert_msg(memcmp(&st->segs[i], &want.segs[i],
 				     sizeof(st->segs[i])) == 0, "segment %u", i);
 	ck_assert_uint_eq(st->crs[NVMM_X64_CR_CR0], want.crs[NVMM_X64_CR_CR0]);
-	ck_assert_uint_eq(st->crs[NVMM_X64_CR_CR2], want.crs[NVMM_X64_CR_CR2]);
+	if (!emu_lane_bochs_svm())	/* Bochs' VMRUN does not load CR2 */
+		ck_assert_uint_eq(st->crs[NVMM_X64_CR_CR2],
+				  want.crs[NVMM_X64_CR_CR2]);
 	ck_assert_uint_eq(st->crs[NVMM_X64_CR_CR3], want.crs[NVMM_X64_CR_CR3]);
 	ck_assert_uint_eq(st->crs[NVMM_X64_CR_CR4], want.crs[NVMM_X64_CR_CR4]);
 	ck_assert_uint_eq(st->crs[NVMM_X64_CR_CR8], 7);
@@ -548,6 +550,8 @@ END_TEST
 
 START_TEST(shutdown_on_triple_fault)
 {
+	if (emu_lane_bochs_svm())
+		ksft_skip("Bochs panics on a triple fault in an SVM guest");
 	vm_create(&vm, 1 * MIB);
 	vm_load(&vm, "long_shutdown");
 	vm_mode_long(&vm, 0, VM_CODE);
@@ -663,10 +667,19 @@ static void *stopper(void *arg)
 	return NULL;
 }
 
+#define SKIP_IF_NO_PREEMPTION()						\
+	do {								\
+		if (emu_lane_bochs_svm())				\
+			ksft_skip("Bochs never interrupts a guest that "	\
+				  "loops without exits (nor does it for "	\
+				  "kvm_amd)");				\
+	} while (0)
+
 START_TEST(stop_from_another_thread)
 {
 	pthread_t t;
 
+	SKIP_IF_NO_PREEMPTION();
 	vm_create(&vm, 1 * MIB);
 	vm_load(&vm, "long_spin");
 	vm_mode_long(&vm, 0, VM_CODE);
@@ -698,6 +711,7 @@ START_TEST(signals_and_stop_from_handler)
 	sigset_t set;
 	uint64_t reason;
 
+	SKIP_IF_NO_PREEMPTION();
 	/* The test harness may have SIGALRM blocked: a blocked signal is
 	 * not pending for the kernel, and the run would never return. */
 	sigemptyset(&set);
@@ -708,11 +722,16 @@ START_TEST(signals_and_stop_from_handler)
 	vm_mode_long(&vm, 0, VM_CODE);
 	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
 
-	/* A signal alone: the run returns NONE, promptly. */
+	/*
+	 * A signal alone: runs return NONE (also when the host wants the CPU
+	 * back), and one of them returns because of the signal.
+	 */
 	signal_vcpu = NULL;
 	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-	reason = vm_run_once(&vm, 0);
-	ck_assert_uint_eq(reason, NVMM_VCPU_EXIT_NONE);
+	do {
+		reason = vm_run_once(&vm, 0);
+		ck_assert_uint_eq(reason, NVMM_VCPU_EXIT_NONE);
+	} while (signals == 0);
 	ck_assert_int_eq(signals, 1);
 
 	/* A handler that stops the VCPU, as QEMU's does. */
@@ -778,6 +797,7 @@ START_TEST(kill9_mid_run_frees_everything)
 	int pfd[2], pid;
 	char c;
 
+	SKIP_IF_NO_PREEMPTION();
 	emu_stats(&before);
 	ck_assert_int_eq(pipe(pfd), 0);
 	pid = fork();
