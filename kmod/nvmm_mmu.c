@@ -362,8 +362,11 @@ again:
 	seq = READ_ONCE(mmu->inval_seq);
 	gen = READ_ONCE(mmu->maps_gen);
 	smp_rmb();
-	if (!nvmm_gmap_find(mmu, gpa, &m) || (access & ~m.prot))
-		return NVMM_FAULT_EXIT;
+	if (!nvmm_gmap_find(mmu, gpa, &m) || (access & ~m.prot)) {
+		/* Also on a retry, once the cache holds pages: drain it. */
+		ret = NVMM_FAULT_EXIT;
+		goto out;
+	}
 
 	ret = pt_cache_fill(&cache);
 	if (ret)

@@ -637,8 +637,11 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	guest_timing_enter_irqoff();
 	svm_clgi();
 
-	guest_xcr0 = nvmm_x86_host_xcr0 && (vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
-		     cpudata->xcr0 != nvmm_x86_host_xcr0;
+	/*
+	 * CR4 writes are not intercepted: the guest may turn OSXSAVE on at
+	 * any time and must then find its own XCR0, whatever CR4 is now.
+	 */
+	guest_xcr0 = nvmm_x86_host_xcr0 && cpudata->xcr0 != nvmm_x86_host_xcr0;
 	if (guest_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, cpudata->xcr0);
 	guest_pkru = boot_cpu_has(X86_FEATURE_OSPKE) &&
