@@ -737,7 +737,6 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 	return ret;
 }
 
-
 static long nvmm_dispatch(struct nvmm_owner *owner, unsigned int cmd,
 			  union nvmm_ioc_args *args)
 {

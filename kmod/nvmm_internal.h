@@ -99,7 +99,7 @@ struct nvmm_mmu {
 	const struct nvmm_pt_ops *ops;
 	struct mmu_notifier mn;
 	bool mn_registered;
-	spinlock_t lock;
+	spinlock_t lock;		/* page table, invalidation state */
 	struct page *root;
 	u64 root_pa;
 	unsigned long tables;		/* page-table pages in use */
@@ -114,7 +114,7 @@ struct nvmm_mmu {
 	/* Translations removed: VCPUs flush before entering again. */
 	atomic64_t tlb_gen;
 
-	struct mutex maps_mutex;
+	struct mutex maps_mutex;	/* gmaps and hmaps changes */
 	struct nvmm_gmaps __rcu *gmaps;
 	struct nvmm_hmap *hmaps;
 	unsigned int nhmaps;
@@ -247,6 +247,7 @@ static inline void nvmm_count(enum nvmm_count c)
 {
 	this_cpu_inc(nvmm_counts[c]);
 }
+
 void nvmm_stats_init(void);
 void nvmm_stats_fini(void);
 

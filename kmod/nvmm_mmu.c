@@ -31,7 +31,7 @@
 #define PT_ADDR_MASK	0x000FFFFFFFFFF000ULL
 
 /* Guest-physical addresses must fit a 4-level table. */
-#define NVMM_GPA_LIMIT	(1ULL << 48)
+#define NVMM_GPA_LIMIT	BIT_ULL(48)
 
 /* Page-table pages a fault may need: one per level below the root. */
 #define PT_CACHE_PAGES	(PT_MAX_LEVELS - 1)
@@ -361,6 +361,7 @@ int nvmm_mmu_fault(struct nvmm_machine *mach, u64 gpa, u32 access)
 again:
 	seq = READ_ONCE(mmu->inval_seq);
 	gen = READ_ONCE(mmu->maps_gen);
+	/* Read before the mappings; pairs with the updates under mmu->lock. */
 	smp_rmb();
 	if (!nvmm_gmap_find(mmu, gpa, &m) || (access & ~m.prot)) {
 		/* Also on a retry, once the cache holds pages: drain it. */

@@ -225,7 +225,7 @@ static const u32 cpuid_d1_eax = F(XSAVEOPT) | F(XSAVEC) | F(XGETBV1);
 
 static void cpuid_clear(u32 regs[4])
 {
-	regs[0] = regs[1] = regs[2] = regs[3] = 0;
+	memset(regs, 0, 4 * sizeof(regs[0]));
 }
 
 /* Bytes of a standard-format XSAVE area holding the features in xcr0. */
@@ -298,7 +298,8 @@ static void nvmm_x86_cpuid_filter(const struct nvmm_x86_cpuid_ctx *ctx,
 			regs[0] &= cpuid_d1_eax;
 			regs[1] = (regs[0] & F(XSAVEC)) ?
 				  nvmm_x86_xsave_size(ctx->xcr0) : 0;
-			regs[2] = regs[3] = 0;
+			regs[2] = 0;
+			regs[3] = 0;
 		} else if (subleaf >= 64 || !(xcr0_mask & BIT_ULL(subleaf))) {
 			cpuid_clear(regs);
 		}
@@ -316,7 +317,9 @@ static void nvmm_x86_cpuid_filter(const struct nvmm_x86_cpuid_ctx *ctx,
 		break;
 	case 0x80000000:
 		regs[0] = min_t(u32, regs[0], CPUID_MAX_EXTENDED);
-		regs[1] = regs[2] = regs[3] = 0;
+		regs[1] = 0;
+		regs[2] = 0;
+		regs[3] = 0;
 		break;
 	case 0x80000001:
 		regs[2] &= cpuid_81_ecx;
@@ -326,7 +329,9 @@ static void nvmm_x86_cpuid_filter(const struct nvmm_x86_cpuid_ctx *ctx,
 		/* Brand string, caches and TLBs: the host's. */
 		break;
 	case 0x80000007:
-		regs[0] = regs[1] = regs[2] = 0;
+		regs[0] = 0;
+		regs[1] = 0;
+		regs[2] = 0;
 		regs[3] &= CPUID_8007_EDX_INVTSC;
 		break;
 	case 0x80000008:

@@ -81,7 +81,6 @@ static struct svm_features svm_feat;
 
 #define svm_has(f)	(svm_feat.edx & SVM_FEAT_##f)
 
-
 struct svm_pcpu {
 	struct page *hsave;	/* VM_HSAVE_PA */
 	struct page *hostsave;	/* host state saved by VMSAVE */
@@ -600,6 +599,7 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		cpudata->reinject_runs++;
 		WRITE_ONCE(vcpu->hcpu, smp_processor_id());
 		WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
+		/* As in nvmm_vcpu_enter_check(): flushes see us in guest. */
 		smp_mb();
 	} else {
 		cpudata->reinject_runs = 0;
@@ -1339,13 +1339,15 @@ static void svm_fini(void)
 
 		nvmm_free_page(pcpu->hsave);
 		nvmm_free_page(pcpu->hostsave);
-		pcpu->hsave = pcpu->hostsave = NULL;
+		pcpu->hsave = NULL;
+		pcpu->hostsave = NULL;
 	}
 	if (svm_iopm)
 		__free_pages(svm_iopm, SVM_IOPM_ORDER);
 	if (svm_msrpm)
 		__free_pages(svm_msrpm, get_order(SVM_MSRPM_PAGES * PAGE_SIZE));
-	svm_iopm = svm_msrpm = NULL;
+	svm_iopm = NULL;
+	svm_msrpm = NULL;
 }
 
 static int svm_init(void)
