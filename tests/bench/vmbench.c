@@ -341,9 +341,10 @@ static int run_timed(const bool *want)
 			if (s[it][r] < 0)
 				return -1;
 			if (opt.verbose)
-				printf("SAMPLE %s %s %u %.1f %s\n", be->name,
-				       item_names[it], r, s[it][r],
-				       item_units[it]);
+				printf("SAMPLE %s %s %u %.1f %s (%llu run "
+				       "returns)\n", be->name, item_names[it],
+				       r, s[it][r], item_units[it],
+				       (unsigned long long)vmb_dev.nexits);
 			fflush(stdout);
 		}
 	}
