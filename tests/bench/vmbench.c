@@ -472,7 +472,7 @@ static int run_syscalls(void)
 		       (unsigned long long)io_exits,
 		       (unsigned long long)vmb_dev.nexits,
 		       (unsigned long long)base_all);
-	printf("RESULT %s syscalls %.3f syscalls/exit (%llu in %llu I/O "
+	printf("RESULT %s syscalls %.4f syscalls/exit (%llu in %llu I/O "
 	       "exits, %llu run returns)\n", be->name,
 	       (double)n / (double)io_exits, (unsigned long long)n,
 	       (unsigned long long)io_exits,
@@ -690,7 +690,7 @@ static int run_syscalls_ptrace(void)
 		print_hist(hist, other);
 		printf("\n");
 	}
-	printf("RESULT %s syscalls-ptrace %.3f syscalls/exit (%lu in %llu "
+	printf("RESULT %s syscalls-ptrace %.4f syscalls/exit (%lu in %llu "
 	       "I/O exits)\n", be->name,
 	       (double)count / (double)rep.io_exits, count,
 	       (unsigned long long)rep.io_exits);
