@@ -10,9 +10,11 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +87,24 @@ static unsigned int qemu_version(void)
 	if (p && sscanf(p + 1, "%u.%u", &major, &minor) == 2)
 		return major * 100 + minor;
 	return 1;	/* QEMU of unknown age: assume the oldest */
+}
+
+/* Lines of the kernel log holding needle (root reads it all). */
+static unsigned int kmsg_count(const char *needle)
+{
+	static char buf[1 << 20];
+	unsigned int n = 0;
+	int len = klogctl(3 /* READ_ALL */, buf, sizeof(buf) - 1);
+	const char *p = buf;
+
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
 }
 
 /* Run until an exit other than NONE; nothing handled. */
@@ -408,6 +428,22 @@ static void reinject_phase(const char *what, uint64_t stack, bool inject,
 		      what, reason);
 	ksft_print("%s: nested page faults %lu, resolved %lu", what,
 		   c1.npf - c0.npf, c1.mapped - c0.mapped);
+	/*
+	 * Bochs records no EXITINTINFO for an INTn whose delivery exits: it
+	 * reports the last event it injected (here the #GP(0x1234) of the
+	 * phase before), which the kernel then delivers before the INTn is
+	 * executed again. Known, and nothing the kernel can tell apart.
+	 */
+	if (emu_lane_bochs_svm() && !inject && n == 2 &&
+	    vm.nreports[0] - first == 4 && vm.reports[0][first] == 0xE13 &&
+	    vm.reports[0][first + 1] == 0x1234 &&
+	    vm.reports[0][first + 2] == expect[0] &&
+	    vm.reports[0][first + 3] == expect[1]) {
+		ksft_print("%s: Bochs reported the last injected event "
+			   "(#GP 0x1234) as EXITINTINFO of the INTn: the "
+			   "emulator's, not checked further", what);
+		return;
+	}
 	ck_assert_msg(vm.nreports[0] - first == n, "%s: %u reports %#x %#x %#x "
 		      "%#x.., expected %u (the handler ran %s)", what,
 		      vm.nreports[0] - first, vm.reports[0][first],
@@ -491,6 +527,19 @@ START_TEST(interrupt_shadow)
 	}
 	ck_assert_uint_eq(next_exit(&vm, 0), NVMM_VCPU_EXIT_HALTED);
 
+	/* No shadow: the window is open at once (the control). */
+	vm_get(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
+	st->gprs[NVMM_X64_GPR_RIP] = VM_CODE + 0x40;
+	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x202;
+	st->intr.int_shadow = 0;
+	st->intr.int_window_exiting = 1;
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
+	reason = next_exit(&vm, 0);
+	ck_assert_msg(reason == NVMM_VCPU_EXIT_INT_READY, "no shadow, window "
+		      "requested, IF=1: exit %#" PRIx64 " at RIP %#" PRIx64
+		      " instead of INT_READY", reason, get_rip(&vm, 0));
+	ck_assert_uint_eq(get_rip(&vm, 0), VM_CODE + 0x40);
+
 	/* A shadow set with setstate: the window opens one instruction on. */
 	vm_get(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
 	st->gprs[NVMM_X64_GPR_RIP] = VM_CODE + 0x40;
@@ -498,7 +547,11 @@ START_TEST(interrupt_shadow)
 	st->intr.int_shadow = 1;
 	st->intr.int_window_exiting = 1;
 	vm_set(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
-	ck_assert_uint_eq(next_exit(&vm, 0), NVMM_VCPU_EXIT_INT_READY);
+	reason = next_exit(&vm, 0);
+	ck_assert_msg(reason == NVMM_VCPU_EXIT_INT_READY, "shadow set by "
+		      "setstate, window requested, IF=1: exit %#" PRIx64 " at "
+		      "RIP %#" PRIx64 " instead of INT_READY at %#llx", reason,
+		      get_rip(&vm, 0), VM_CODE + 0x41);
 	if (q && q < 901 && get_rip(&vm, 0) == VM_CODE + 0x40)
 		/* Before 9.1, QEMU's VMRUN ignores VMCB.INT_STATE. */
 		ksft_print("QEMU %u.%u took the window at once: its VMRUN does "
@@ -512,15 +565,6 @@ START_TEST(interrupt_shadow)
 			      ? "ignored" : "wrong");
 	ck_assert(!exit->exitstate.int_shadow);
 	ck_assert(!exit->exitstate.int_window_exiting);
-
-	/* Without it, the window is open at once. */
-	vm_get(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
-	st->gprs[NVMM_X64_GPR_RIP] = VM_CODE + 0x40;
-	st->intr.int_shadow = 0;
-	st->intr.int_window_exiting = 1;
-	vm_set(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
-	ck_assert_uint_eq(next_exit(&vm, 0), NVMM_VCPU_EXIT_INT_READY);
-	ck_assert_uint_eq(get_rip(&vm, 0), VM_CODE + 0x40);
 
 	/* STI with IF clear: INT_READY waits for the shadow to end. */
 	vm_get(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
@@ -587,7 +631,7 @@ START_TEST(xsetbv_and_avx_state)
 	struct nvmm_x64_state *st;
 	uint32_t h1[4], hd2[4], r[25], s4[5], last;
 	uint8_t *pattern, *out;
-	unsigned int i, k, q = qemu_version(), mid_bad;
+	unsigned int i, k, q = qemu_version(), mid_bad, bad_fpu;
 	bool intercepted = !(q && q < 802);
 	uint64_t mid_run_xcr0 = 1;
 
@@ -690,9 +734,16 @@ START_TEST(xsetbv_and_avx_state)
 	vm_get(&vm, 0, NVMM_X64_STATE_CRS);
 	ck_assert_uint_eq(st->crs[NVMM_X64_CR_XCR0], 7);
 
-	/* YMM0-15 loaded; three trips to userland, each stored after. */
+	/* YMM0-15 loaded; three trips to userland, each stored after. The
+	 * kernel must not have found the guest's FPU image bad. */
+	bad_fpu = kmsg_count("Bad FPU state");
 	ck_assert_uint_eq(next_report(&vm, 0), 0xA1);
 	ck_assert_uint_eq(next_report(&vm, 0), 0xA2);
+	ck_assert_msg(kmsg_count("Bad FPU state") == bad_fpu, "the kernel "
+		      "logged 'Bad FPU state detected at "
+		      "restore_fpregs_from_fpstate' (XRSTOR of the guest's FPU "
+		      "image faulted in fpu_swap_kvm_fpstate) once the guest "
+		      "had AVX state: the guest's registers were reset");
 	host_clobber_ymm();
 	usleep(20 * 1000);
 	sched_yield();
@@ -748,6 +799,130 @@ START_TEST(xsetbv_and_avx_state)
 		      "kernel loads the guest's XCR0 only if CR4.OSXSAVE was "
 		      "set at VMRUN, and CR4 writes are not intercepted)",
 		      mid_bad, mid_run_xcr0);
+}
+END_TEST
+
+/*
+ * The guest's SSE registers across nested page faults the kernel resolves
+ * while other threads of the process run: the fault may sleep (mmap_lock,
+ * page allocation), the CPU runs someone else's FPU state meanwhile, and
+ * the guest must find its own registers when it goes on.
+ */
+#define FT_RAM		(32 * MIB)
+#define FT_TOUCH	0x800000ULL
+#define FT_PAGES	2048
+
+static atomic_int ft_stop;
+
+/* voluntary_ctxt_switches of the calling thread. */
+static long thread_ctxt_switches(void)
+{
+	char path[64], line[128];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/thread-self/status");
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &val) == 1)
+			break;
+	fclose(f);
+	return val;
+}
+
+static void *ft_pressure(void *arg)
+{
+	static uint8_t junk[256] __attribute__((aligned(16)));
+	unsigned long n = 0;
+
+	(void)arg;
+	memset(junk, 0xEE, sizeof(junk));
+	while (!atomic_load(&ft_stop)) {
+		void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		/* This thread's own XMM values, different from the guest's. */
+		__asm__ volatile("movdqu (%0), %%xmm0\n\tmovdqu (%0), %%xmm1\n\t"
+				 "movdqu (%0), %%xmm2\n\tmovdqu (%0), %%xmm3\n\t"
+				 "movdqu (%0), %%xmm4\n\tmovdqu (%0), %%xmm5\n\t"
+				 "movdqu (%0), %%xmm6\n\tmovdqu (%0), %%xmm7\n\t"
+				 "movdqu (%0), %%xmm8\n\tmovdqu (%0), %%xmm9\n\t"
+				 "movdqu (%0), %%xmm10\n\tmovdqu (%0), %%xmm11\n\t"
+				 "movdqu (%0), %%xmm12\n\tmovdqu (%0), %%xmm13\n\t"
+				 "movdqu (%0), %%xmm14\n\tmovdqu (%0), %%xmm15\n\t"
+				 : : "r"(junk)
+				 : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+				   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+				   "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+				   "xmm15", "memory");
+		if (p != MAP_FAILED)
+			munmap(p, PAGE);
+		if (++n % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+START_TEST(fpu_state_across_sleeping_faults)
+{
+	pthread_t t[2];
+	uint8_t *pattern, *out;
+	unsigned int i, round, bad = 0;
+	uint64_t reason;
+	long csw0;
+
+	vm_create(&vm, FT_RAM);
+	ck_assert_int_eq(madvise(vm.ram, vm.ram_size, MADV_NOHUGEPAGE), 0);
+	vm_load(&vm, "long_fpu_touch");
+	pattern = vm.ram + DATA_BASE;
+	out = vm.ram + DATA_BASE + 0x400;
+	for (i = 0; i < 256; i++)
+		pattern[i] = (uint8_t)(0x11 + i * 3);
+	atomic_store(&ft_stop, 0);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, ft_pressure,
+						NULL), 0);
+	for (round = 0; round < 4 && !bad; round++) {
+		memset(out, 0, 256);
+		/* Fresh pages each round: the host gives back the last. */
+		ck_assert_int_eq(madvise(vm.ram + FT_TOUCH, FT_PAGES * PAGE,
+					 MADV_DONTNEED), 0);
+		vm_mode_long(&vm, 0, VM_CODE);
+		vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RDI] = FT_TOUCH;
+		vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RCX] = FT_PAGES;
+		vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+		vm.nreports[0] = 0;
+		csw0 = thread_ctxt_switches();
+		reason = vm_run(&vm, 0);
+		ksft_print("round %u: %ld voluntary context switches of the "
+			   "VCPU thread during the run", round,
+			   thread_ctxt_switches() - csw0);
+		ck_assert_msg(reason == NVMM_VCPU_EXIT_HALTED, "exit %#" PRIx64,
+			      reason);
+		ck_assert_uint_eq(vm.nreports[0], 1);
+		ck_assert_uint_eq(vm.reports[0][0], 0xF5);
+		for (i = 0; i < 16; i++)
+			if (memcmp(out + 16 * i, pattern + 16 * i, 16) != 0)
+				bad++;
+	}
+	atomic_store(&ft_stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 16 && bad; i++)
+		if (memcmp(out + 16 * i, pattern + 16 * i, 16) != 0)
+			ksft_print("XMM%u: %02x%02x%02x%02x.. instead of "
+				   "%02x%02x%02x%02x..", i, out[16 * i],
+				   out[16 * i + 1], out[16 * i + 2],
+				   out[16 * i + 3], pattern[16 * i],
+				   pattern[16 * i + 1], pattern[16 * i + 2],
+				   pattern[16 * i + 3]);
+	ck_assert_msg(bad == 0, "round %u: %u guest XMM registers changed "
+		      "while the kernel resolved nested page faults (another "
+		      "thread's values: 0xee..): the guest ran on with FPU "
+		      "registers not its own", round, bad);
+	vm_destroy(&vm);
 }
 END_TEST
 
@@ -1263,6 +1438,7 @@ int main(void)
 		KSFT_TEST(event_reinjection_after_npf),
 		KSFT_TEST(interrupt_shadow),
 		KSFT_TEST(xsetbv_and_avx_state),
+		KSFT_TEST(fpu_state_across_sleeping_faults),
 		KSFT_TEST(asid_recycling),
 		KSFT_TEST(tsc_offset_and_monotonic),
 		KSFT_TEST(cpuid_leaves_and_masks),

@@ -940,6 +940,7 @@ END_TEST
 #define REMAP_STALE	0xDEADDEADu
 
 static atomic_uint remap_round;		/* gpa_unmap of this round returned */
+static uint8_t *remap_pg[2];		/* the two backing pages */
 static atomic_int remap_stop;
 
 struct remap_vcpu {
@@ -986,6 +987,36 @@ static void remap_hist_msg(struct remap_vcpu *rv)
 	}
 }
 
+
+/* After a stale read: does it last? Three more runs, and the pages now. */
+static void remap_after(struct remap_vcpu *rv)
+{
+	size_t len = strlen(rv->error);
+	unsigned int k;
+
+	for (k = 0; k < 3 && len < sizeof(rv->error); k++) {
+		uint32_t val = 0;
+		uint64_t reason;
+		int err;
+
+		do
+			reason = probe_run(&vm, rv->cpu, &val, &err);
+		while (!err && reason == NVMM_VCPU_EXIT_NONE);
+		len += snprintf(rv->error + len, sizeof(rv->error) - len,
+				"%s %s %#x", k ? "," : "; then",
+				reason == NVMM_VCPU_EXIT_IO ? "R" :
+				reason == NVMM_VCPU_EXIT_MEMORY ? "M" : "?",
+				reason == NVMM_VCPU_EXIT_MEMORY ?
+				(uint32_t)vm.vcpu[rv->cpu].exit->u.mem.gpa :
+				val);
+	}
+	if (len < sizeof(rv->error))
+		snprintf(rv->error + len, sizeof(rv->error) - len,
+			 "; pages now %#x %#x, round %u",
+			 *(volatile uint32_t *)remap_pg[0],
+			 *(volatile uint32_t *)remap_pg[1],
+			 atomic_load(&remap_round));
+}
 
 static void *remap_vcpu_thread(void *arg)
 {
@@ -1039,6 +1070,7 @@ static void *remap_vcpu_thread(void *arg)
 				 val < REMAP_VAL(seg_round) ?
 				 ": stale translation" : "");
 			remap_hist_msg(rv);
+			remap_after(rv);
 			break;
 		}
 		atomic_store(&rv->last, val);
@@ -1065,6 +1097,8 @@ START_TEST(gpa_remap_under_running_vcpus)
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert(pg[0] != MAP_FAILED);
 	pg[1] = pg[0] + PAGE;
+	remap_pg[0] = pg[0];
+	remap_pg[1] = pg[1];
 	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)pg[0], 2 * PAGE),
 			 0);
 	*(volatile uint32_t *)pg[0] = REMAP_VAL(0);
