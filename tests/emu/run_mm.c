@@ -1449,6 +1449,9 @@ START_TEST(nothing_pinned)
 	ck_assert_int_eq(nvmm_machine_destroy(&vm.mach), 0);
 	ck_assert_int_eq(munmap(vm.ram, vm.ram_size), 0);
 	emu_stats(&before);
+	/* No machine is left: no guest page is mapped anywhere. */
+	ck_assert_int_eq(before.machines, 0);
+	ck_assert_int_eq(before.guest_pages, 0);
 	f0 = free_settled();
 
 	/* A: destroy, then munmap; a few times, so that a leak adds up. */
