@@ -535,6 +535,18 @@ START_TEST(interrupt_shadow)
 	st->intr.int_window_exiting = 1;
 	vm_set(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
 	reason = next_exit(&vm, 0);
+	if (emu_lane_bochs_svm() && reason == NVMM_VCPU_EXIT_HALTED) {
+		/*
+		 * Bochs takes a virtual interrupt pending at VMRUN only once
+		 * IF changes in the guest (STI, POPF): with IF already 1 the
+		 * guest ran to its HLT. The window after STI works (below).
+		 */
+		ksft_print("Bochs ignored V_IRQ pending at VMRUN with IF=1 (the "
+			   "guest ran to HLT at %#" PRIx64 "): the setstate "
+			   "shadow is not checked on this emulator",
+			   get_rip(&vm, 0));
+		goto sti_window;
+	}
 	ck_assert_msg(reason == NVMM_VCPU_EXIT_INT_READY, "no shadow, window "
 		      "requested, IF=1: exit %#" PRIx64 " at RIP %#" PRIx64
 		      " instead of INT_READY", reason, get_rip(&vm, 0));
@@ -566,6 +578,7 @@ START_TEST(interrupt_shadow)
 	ck_assert(!exit->exitstate.int_shadow);
 	ck_assert(!exit->exitstate.int_window_exiting);
 
+sti_window:
 	/* STI with IF clear: INT_READY waits for the shadow to end. */
 	vm_get(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
 	st->gprs[NVMM_X64_GPR_RIP] = VM_CODE + 0x60;

@@ -937,7 +937,7 @@ END_TEST
 #define REMAP_VCPUS	4
 #define REMAP_ROUNDS	200
 #define REMAP_VAL(r)	(0x10000u + (r))
-#define REMAP_STALE	0xDEADDEADu
+#define REMAP_STALE	0xDEADDu	/* 20 bits: long_mm_probe_seq.S */
 
 static atomic_uint remap_round;		/* gpa_unmap of this round returned */
 static uint8_t *remap_pg[2];		/* the two backing pages */
@@ -1008,7 +1008,7 @@ static void remap_after(struct remap_vcpu *rv)
 				reason == NVMM_VCPU_EXIT_MEMORY ? "M" : "?",
 				reason == NVMM_VCPU_EXIT_MEMORY ?
 				(uint32_t)vm.vcpu[rv->cpu].exit->u.mem.gpa :
-				val);
+				val & 0xFFFFF);
 	}
 	if (len < sizeof(rv->error))
 		snprintf(rv->error + len, sizeof(rv->error) - len,
@@ -1022,6 +1022,7 @@ static void *remap_vcpu_thread(void *arg)
 {
 	struct remap_vcpu *rv = arg;
 	unsigned int seg_round = atomic_load(&remap_round);
+	unsigned int seq, prev_seq = 0;
 
 	while (!atomic_load(&remap_stop)) {
 		uint32_t val = 0;
@@ -1058,7 +1059,19 @@ static void *remap_vcpu_thread(void *arg)
 			break;
 		}
 		rv->reports++;
+		seq = val >> 20;
+		val &= 0xFFFFF;
 		remap_hist(rv, 'R', val, seg_round);
+		if (rv->reports > 1 && seq != ((prev_seq + 1) & 0xFFF)) {
+			snprintf(rv->error, sizeof(rv->error),
+				 "VCPU %u: report of guest iteration %u after "
+				 "iteration %u: %s", rv->cpu, seq, prev_seq,
+				 seq == prev_seq ? "the OUT ran twice (RIP not "
+				 "advanced)" : "reports lost");
+			remap_hist_msg(rv);
+			break;
+		}
+		prev_seq = seq;
 		if (val == REMAP_STALE || val < REMAP_VAL(seg_round) ||
 		    val > REMAP_VAL(atomic_load(&remap_round))) {
 			snprintf(rv->error, sizeof(rv->error),
@@ -1092,7 +1105,7 @@ START_TEST(gpa_remap_under_running_vcpus)
 	emu_stats(&before);
 	ksft_print("seed %u", seed);
 	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_mm_probe");
+	vm_load(&vm, "long_mm_probe_seq");
 	pg[0] = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert(pg[0] != MAP_FAILED);
