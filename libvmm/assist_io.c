@@ -4,8 +4,10 @@
  * an IO exit.
  *
  * The exit says what the instruction is (port, direction, sizes, REP,
- * string, the segment of OUTS's source); the instruction is fetched and
- * decoded only when the kernel could not tell the segment (seg -1).
+ * string, the segment of OUTS's source); for INS and OUTS the instruction
+ * is fetched and decoded when the kernel could not decode it (seg -1, no
+ * decode assists): for OUTS's segment, and for the address size, which
+ * not every CPU reports then (QEMU's SVM leaves it out).
  * REP INS/OUTS do a batch per call: as many elements as stay in the current
  * page of the memory operand, at most X86_REP_MAX (4096 elements, up to
  * 16 KiB), one io callback per element. RIP moves to npc once the count is
@@ -22,8 +24,8 @@ static int assist_io_string(struct x86_ctx *c,
 			    struct nvmm_io *req)
 {
 	const unsigned int size = (unsigned int)req->size;
-	const unsigned int adsize = io->address_size;
-	const uint64_t admask = x86_size_mask(adsize);
+	unsigned int adsize = io->address_size;
+	uint64_t admask;
 	const bool down = (c->gprs[NVMM_X64_GPR_RFLAGS] & X86_DF) != 0;
 	const unsigned int reg = io->in ? NVMM_X64_GPR_RDI : NVMM_X64_GPR_RSI;
 	unsigned int seg = NVMM_X64_SEG_ES;
@@ -34,25 +36,32 @@ static int assist_io_string(struct x86_ctx *c,
 		errno = EINVAL;
 		return -1;
 	}
-	if (!io->in) {
-		if (io->seg >= NVMM_X64_SEG_ES && io->seg <= NVMM_X64_SEG_GS) {
-			seg = (unsigned int)io->seg;
-		} else if (io->seg == -1) {
-			struct x86_insn insn;
+	if (io->seg == -1) {
+		struct x86_insn insn;
 
-			/* Find the segment override in the instruction. */
-			if (x86_get_insn(c, NULL, 0, &insn) == -1)
-				return -1;
-			if (insn.op != X86_OP_OUTS) {
-				errno = ENODEV;
-				return -1;
-			}
+		/*
+		 * No decode information in the exit: the segment of OUTS is
+		 * in the instruction, and so is the address size (QEMU's SVM
+		 * leaves EXITINFO1's address-size bits clear).
+		 */
+		if (x86_get_insn(c, NULL, 0, &insn) == -1)
+			return -1;
+		if (insn.op != (io->in ? X86_OP_INS : X86_OP_OUTS) ||
+		    insn.opsize != size) {
+			errno = ENODEV;
+			return -1;
+		}
+		adsize = insn.adsize;
+		if (!io->in)
 			seg = insn.ea.seg;
-		} else {
+	} else if (!io->in) {
+		if (io->seg < NVMM_X64_SEG_ES || io->seg > NVMM_X64_SEG_GS) {
 			errno = EINVAL;
 			return -1;
 		}
+		seg = (unsigned int)io->seg;
 	}
+	admask = x86_size_mask(adsize);
 
 	cnt = io->rep ? (c->gprs[NVMM_X64_GPR_RCX] & admask) : 1;
 	if (cnt == 0) {

@@ -71,6 +71,11 @@ $(B)/tests/emu/run_cpu: tests/emu/run_cpu.c $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
 		$(TEST_LDFLAGS) -Wl,-z,now -lvmm $(TEST_LIBS) -lpthread
 
+$(B)/tests/emu/run_assist: tests/emu/run_assist.c $(EMU_OBJS) \
+		$(B)/lib/$(LIB_SONAME).0
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
+		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS) -lpthread
+
 $(B)/tests/emu/nvmm-hold: tests/emu/nvmm_hold.c $(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(TEST_LDFLAGS) -lvmm
@@ -88,7 +93,7 @@ $(B)/tests/emu/run-suite: tests/emu/run-suite
 	cp $< $@
 
 EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/run \
-	$(B)/tests/emu/run_mm $(B)/tests/emu/run_cpu \
+	$(B)/tests/emu/run_mm $(B)/tests/emu/run_cpu $(B)/tests/emu/run_assist \
 	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once $(GUESTS) \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
 

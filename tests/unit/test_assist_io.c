@@ -35,6 +35,17 @@ static void io_exit(struct guest *g, bool in, uint16_t port, int seg,
 	g->nio = 0;
 	g->nmem = 0;
 	GPR(g, RIP) = G_CODE;
+	/* INS/OUTS are decoded when the exit has no segment: put them there
+	 * (REP, operand size; the address size is the mode's). */
+	if (str) {
+		uint8_t *p = g->ram + G_CODE;
+
+		if (rep)
+			*p++ = 0xF3;
+		if (opsize == 2)
+			*p++ = 0x66;
+		*p = (uint8_t)((in ? 0x6C : 0x6E) + (opsize > 1));
+	}
 }
 
 START_TEST(in_out_sizes)
@@ -162,10 +173,10 @@ START_TEST(segments_and_address_sizes)
 	ck_assert_uint_eq(g.io_log[0].val, 0x5A);
 	ck_assert_uint_eq(GPR(&g, RSI), 6);
 	/* The kernel did not know: the override is in the instruction. */
-	memcpy(g.ram + G_CODE, outs_fs, 3);
 	GPR(&g, RSI) = 5;
 	GPR(&g, RCX) = 1;
 	io_exit(&g, false, 0x80, -1, 8, 1, true, true);
+	memcpy(g.ram + G_CODE, outs_fs, 3);
 	g.exit->u.io.npc = G_CODE + 3;
 	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), 0);
 	ck_assert_uint_eq(g.io_log[0].val, 0x5A);
@@ -196,6 +207,50 @@ START_TEST(segments_and_address_sizes)
 	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), 0);
 	ck_assert_uint_eq(g.ram[0x13010], 0x77);
 	ck_assert_uint_eq(GPR(&g, RDI), 0x11);
+	g_fini(&g);
+}
+END_TEST
+
+/* Without a segment in the exit, the address size is the instruction's
+ * too: QEMU's SVM reports none (the kernel then says 2). */
+START_TEST(address_size_from_the_instruction)
+{
+	struct guest g;
+	static const uint8_t ins32[] = { 0x67, 0xF3, 0x6C };	/* addr32 */
+
+	ck_assert_int_eq(g_init(&g), 0);
+	memcpy(&g.ports[0x300], "\x5C", 1);
+	GPR(&g, RDI) = 0x21000;
+	GPR(&g, RCX) = 3;
+	io_exit(&g, true, 0x300, -1, 2, 1, true, true);
+	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), 0);
+	ck_assert_uint_eq(g.nio, 3);
+	ck_assert_uint_eq(g.ram[0x21002], 0x5C);
+	ck_assert_uint_eq(GPR(&g, RDI), 0x21003);
+	ck_assert_uint_eq(GPR(&g, RCX), 0);
+	ck_assert_uint_eq(GPR(&g, RIP), NPC);
+	/* 32-bit addresses in 64-bit mode: EDI, zero-extended. */
+	GPR(&g, RDI) = 0xABCD000000022000ULL;
+	GPR(&g, RCX) = 0x7700000000000002ULL;
+	io_exit(&g, true, 0x300, -1, 2, 1, true, true);
+	memcpy(g.ram + G_CODE, ins32, sizeof(ins32));
+	g.exit->u.io.npc = G_CODE + 3;
+	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), 0);
+	ck_assert_uint_eq(g.nio, 2);
+	ck_assert_uint_eq(g.ram[0x22001], 0x5C);
+	ck_assert_uint_eq(GPR(&g, RDI), 0x22002);
+	ck_assert_uint_eq(GPR(&g, RCX), 0);
+	/* 16-bit addresses in 32-bit code, the exit saying 4: DI. */
+	g_set_mode(&g, GM_PROT32);
+	GPR(&g, RDI) = 0xFFFF3000;
+	GPR(&g, RCX) = 0xFFFF0001;
+	io_exit(&g, true, 0x300, -1, 4, 1, true, true);
+	memcpy(g.ram + G_CODE, ins32, sizeof(ins32));
+	g.exit->u.io.npc = G_CODE + 3;
+	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), 0);
+	ck_assert_uint_eq(g.ram[0x3000], 0x5C);
+	ck_assert_uint_eq(GPR(&g, RDI), 0xFFFF3001);
+	ck_assert_uint_eq(GPR(&g, RCX), 0xFFFF0000);
 	g_fini(&g);
 }
 END_TEST
@@ -251,9 +306,17 @@ START_TEST(io_failures)
 	io_exit(&g, false, 0x80, 7, 8, 1, false, true);
 	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	/* seg -1 and the instruction is no OUTS. */
-	g.ram[G_CODE] = 0x90;
+	/* seg -1 and the instruction is no OUTS, or of another size. */
 	io_exit(&g, false, 0x80, -1, 8, 1, false, true);
+	g.ram[G_CODE] = 0x90;
+	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), -1);
+	ck_assert_int_eq(errno, ENODEV);
+	io_exit(&g, true, 0x80, -1, 8, 2, false, true);
+	g.ram[G_CODE] = 0x6E;
+	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), -1);
+	ck_assert_int_eq(errno, ENODEV);
+	io_exit(&g, true, 0x80, -1, 8, 4, false, true);
+	g.ram[G_CODE] = 0x6C;
 	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), -1);
 	ck_assert_int_eq(errno, ENODEV);
 	io_exit(&g, false, 0x80, -1, 8, 1, false, false);
@@ -287,6 +350,7 @@ int main(void)
 		KSFT_TEST(rep_insw_stops_at_page),
 		KSFT_TEST(rep_outsd_backwards),
 		KSFT_TEST(segments_and_address_sizes),
+		KSFT_TEST(address_size_from_the_instruction),
 		KSFT_TEST(ins_to_mmio_and_zero_count),
 		KSFT_TEST(io_failures),
 	};
