@@ -34,16 +34,17 @@ static uint64_t x86_effective(const struct x86_ctx *c,
 		a += c->gprs[ea->base];
 	if (ea->index != X86_EA_NONE)
 		a += c->gprs[ea->index] * ea->scale;
-	a += (uint64_t)x86_emul_bt_disp(insn, c->gprs);
+	if (insn->op >= X86_OP_BT && insn->op <= X86_OP_BTC)
+		a += (uint64_t)x86_emul_bt_disp(insn, c->gprs);
 	return a & x86_size_mask(insn->adsize);
 }
 
 static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
 			  uint64_t hint)
 {
+	const bool dst_mem = insn->dst.kind == X86_OPND_MEM;
 	const unsigned int memacc = x86_emul_mem_access(insn);
-	const unsigned int size = (insn->dst.kind == X86_OPND_MEM) ?
-		insn->dst.size : insn->src.size;
+	const unsigned int size = dst_mem ? insn->dst.size : insn->src.size;
 	struct x86_gmem g;
 	uint64_t la, val = 0;
 
@@ -51,11 +52,24 @@ static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
 			insn->adsize);
 	if (x86_gmem_map(c, la, size, memacc, hint, &g) == -1)
 		return -1;
-	if (memacc & X86_MEM_R)
-		x86_gmem_read(c, &g, &val);
-	x86_emul_exec(insn, c->gprs, &val);
-	if (memacc & X86_MEM_W)
-		x86_gmem_write(c, &g, &val);
+	if (insn->op == X86_OP_MOV) {
+		/* The most common by far: no flags, one register or imm. */
+		if (dst_mem) {
+			val = insn->src.kind == X86_OPND_REG ?
+				x86_reg_get(c->gprs, &insn->src) :
+				insn->imm & x86_size_mask(size);
+			x86_gmem_write(c, &g, &val);
+		} else {
+			x86_gmem_read(c, &g, &val);
+			x86_reg_set(c->gprs, &insn->dst, val);
+		}
+	} else {
+		if (memacc & X86_MEM_R)
+			x86_gmem_read(c, &g, &val);
+		x86_emul_exec(insn, c->gprs, &val);
+		if (memacc & X86_MEM_W)
+			x86_gmem_write(c, &g, &val);
+	}
 	x86_advance_rip(c, insn->len);
 	return 0;
 }
@@ -169,7 +183,11 @@ VMM_EXPORT int nvmm_assist_mem(struct nvmm_machine *mach,
 		errno = EFAULT;	/* code in MMIO or unmapped: cannot be run */
 		return -1;
 	}
-	if (x86_get_insn(&c, em->inst_bytes, em->inst_len, &insn) == -1)
+	/* The bytes the CPU gave, usually enough; else see x86_get_insn(). */
+	if ((em->inst_len == 0 || em->inst_len > X86_MAX_INSN_LEN ||
+	     x86_decode(em->inst_bytes, em->inst_len, c.mode, &insn) !=
+	     X86_DEC_OK) &&
+	    x86_get_insn(&c, em->inst_bytes, em->inst_len, &insn) == -1)
 		return -1;
 
 	if (x86_op_is_string(insn.op)) {

@@ -7,12 +7,16 @@
  * address without a system call.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "vmm_internal.h"
+
+/* Gives each machine's sequence numbers their own range. */
+static uint64_t vmm_areas_serial;
 
 struct vmm_areas *vmm_areas_new(void)
 {
@@ -21,6 +25,8 @@ struct vmm_areas *vmm_areas_new(void)
 	areas = calloc(1, sizeof(*areas));
 	if (areas == NULL)
 		return NULL;
+	areas->seq = __atomic_add_fetch(&vmm_areas_serial, 1ULL << 40,
+					__ATOMIC_RELAXED);
 	if (pthread_rwlock_init(&areas->lock, NULL) != 0) {
 		free(areas);
 		return NULL;
@@ -97,21 +103,97 @@ static int vmm_range_ok(uint64_t start, size_t size)
 	return 1;
 }
 
+/*
+ * The assists look up a few areas per call (the operands, the page tables,
+ * the code), mostly the same ones from call to call. Each thread keeps the
+ * last few results, an area or a hole between areas, tagged with the
+ * machine's sequence number: a copy is used only while that number has not
+ * moved, that is while the areas are what they were when it was made.
+ */
+#define VMM_AREA_CACHE 4
+
+struct vmm_area_hit {
+	const struct vmm_areas *areas;
+	uint64_t seq;
+	gpaddr_t first, last;	/* the range the result holds for */
+	int found;
+	struct vmm_area a;
+};
+
+static __thread struct {
+	struct vmm_area_hit e[VMM_AREA_CACHE];
+	unsigned int next;
+	unsigned int last;	/* the last one used: tried first */
+} vmm_area_cache __attribute__((tls_model("initial-exec")));
+
+static inline bool vmm_area_hit(const struct vmm_area_hit *h,
+				const struct vmm_areas *areas, uint64_t seq,
+				gpaddr_t gpa)
+{
+	return h->areas == areas && h->seq == seq && gpa >= h->first &&
+	       gpa <= h->last;
+}
+
+/* Another thread changed the areas: they are reread under the lock. */
+static void vmm_areas_changed(struct vmm_areas *areas)
+{
+	__atomic_store_n(&areas->seq, areas->seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Not in this thread's copies: look it up under the lock, keep a copy. */
+static __attribute__((noinline)) int vmm_area_lookup(struct vmm_areas *areas,
+						     gpaddr_t gpa,
+						     struct vmm_area *out)
+{
+	unsigned int k = vmm_area_cache.next++ % VMM_AREA_CACHE;
+	struct vmm_area_hit *h = &vmm_area_cache.e[k];
+	size_t i;
+
+	vmm_area_cache.last = k;
+	pthread_rwlock_rdlock(&areas->lock);
+	i = vmm_gpa_lower(areas, gpa);
+	h->areas = areas;
+	h->seq = areas->seq;
+	h->found = i < areas->ngpa && areas->gpa[i].gpa <= gpa;
+	if (h->found) {
+		h->a = areas->gpa[i];
+		h->first = h->a.gpa;
+		h->last = h->a.gpa + h->a.size - 1;
+	} else {
+		h->first = i > 0 ? areas->gpa[i - 1].gpa +
+				   areas->gpa[i - 1].size : 0;
+		h->last = i < areas->ngpa ? areas->gpa[i].gpa - 1 : ~0ULL;
+	}
+	pthread_rwlock_unlock(&areas->lock);
+	if (!h->found)
+		return -1;
+	*out = h->a;
+	return 0;
+}
+
 int vmm_area_find(struct nvmm_machine *mach, gpaddr_t gpa,
 		  struct vmm_area *out)
 {
 	struct vmm_areas *areas = mach->areas;
-	size_t i;
-	int ret = -1;
+	uint64_t seq = __atomic_load_n(&areas->seq, __ATOMIC_ACQUIRE);
+	struct vmm_area_hit *h;
+	unsigned int k;
 
-	pthread_rwlock_rdlock(&areas->lock);
-	i = vmm_gpa_lower(areas, gpa);
-	if (i < areas->ngpa && areas->gpa[i].gpa <= gpa) {
-		*out = areas->gpa[i];
-		ret = 0;
+	h = &vmm_area_cache.e[vmm_area_cache.last];
+	if (!vmm_area_hit(h, areas, seq, gpa)) {
+		for (k = 0; k < VMM_AREA_CACHE; k++) {
+			h = &vmm_area_cache.e[k];
+			if (vmm_area_hit(h, areas, seq, gpa))
+				break;
+		}
+		if (k == VMM_AREA_CACHE)
+			return vmm_area_lookup(areas, gpa, out);
+		vmm_area_cache.last = k;
 	}
-	pthread_rwlock_unlock(&areas->lock);
-	return ret;
+	if (!h->found)
+		return -1;
+	*out = h->a;
+	return 0;
 }
 
 VMM_EXPORT int nvmm_hva_map(struct nvmm_machine *mach, uintptr_t hva,
@@ -250,6 +332,7 @@ VMM_EXPORT int nvmm_gpa_map(struct nvmm_machine *mach, uintptr_t hva,
 	areas->gpa[i].size = size;
 	areas->gpa[i].prot = vmm_prot_from_mmap(prot);
 	areas->ngpa++;
+	vmm_areas_changed(areas);
 	ret = 0;
 out:
 	pthread_rwlock_unlock(&areas->lock);
@@ -287,6 +370,7 @@ VMM_EXPORT int nvmm_gpa_unmap(struct nvmm_machine *mach, uintptr_t hva,
 	memmove(&areas->gpa[i], &areas->gpa[i + 1],
 		(areas->ngpa - i - 1) * sizeof(*areas->gpa));
 	areas->ngpa--;
+	vmm_areas_changed(areas);
 	ret = 0;
 out:
 	pthread_rwlock_unlock(&areas->lock);

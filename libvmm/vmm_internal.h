@@ -34,6 +34,12 @@ struct vmm_hva {
 /* What struct nvmm_machine's 'areas' points to. */
 struct vmm_areas {
 	pthread_rwlock_t lock;
+	/*
+	 * Moves (under the write lock, release) each time the guest-physical
+	 * areas change; unique across machines. vmm_area_find() keeps copies
+	 * of what it found per thread, valid while it has not moved.
+	 */
+	uint64_t seq;
 	struct vmm_area *gpa;	/* sorted by gpa, no overlaps */
 	size_t ngpa;
 	size_t gpa_cap;
@@ -47,7 +53,8 @@ void vmm_areas_free(struct vmm_areas *areas);
 
 /*
  * The area holding gpa, copied to *out. Returns 0, or -1 when no area holds
- * it. Safe against concurrent nvmm_gpa_map/unmap from other threads.
+ * it. Safe against concurrent nvmm_gpa_map/unmap from other threads: the
+ * result is the areas as they were at some point during the call.
  */
 int vmm_area_find(struct nvmm_machine *mach, gpaddr_t gpa,
 		  struct vmm_area *out);

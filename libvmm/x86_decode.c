@@ -199,11 +199,6 @@ const char *x86_op_name(unsigned int op)
 	return op < X86_OP_COUNT ? x86_op_names[op] : "(bad)";
 }
 
-bool x86_op_is_string(unsigned int op)
-{
-	return op >= X86_OP_MOVS && op <= X86_OP_OUTS;
-}
-
 /* 16-bit addressing: ModRM.rm -> base, index. */
 static const int8_t x86_ea16_base[8] = {
 	NVMM_X64_GPR_RBX, NVMM_X64_GPR_RBX, NVMM_X64_GPR_RBP, NVMM_X64_GPR_RBP,
@@ -401,8 +396,8 @@ static bool decode_opnd(struct x86_cursor *c, struct x86_insn *insn,
 	return false;
 }
 
-int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
-	       struct x86_insn *insn)
+int x86_decode_generic(const uint8_t *bytes, size_t n,
+		       enum x86_cpu_mode mode, struct x86_insn *insn)
 {
 	struct x86_cursor c = {
 		.b = bytes,
@@ -541,4 +536,168 @@ int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 
 	insn->len = (uint8_t)c.i;
 	return X86_DEC_OK;
+}
+
+/*
+ * The common case, decoded directly: 32- or 64-bit code, at most a 66 and
+ * a REX prefix (in that order), a one-byte opcode with a ModRM memory
+ * operand (MOV 88-8B and C6/C7, the ALU forms 00-3B and 80-83, TEST, XCHG,
+ * F6/F7, FE/FF: the destination is E or G, the source E, G, I, Ib or
+ * nothing). Returns false for anything else, and for anything that would
+ * not decode: x86_decode_generic() then does it and says why. The result
+ * is the generic decoder's, field for field (test_decode checks).
+ */
+static bool x86_decode_fast(const uint8_t *b, size_t n,
+			    enum x86_cpu_mode mode, struct x86_insn *insn)
+{
+	const unsigned int end = n < X86_MAX_INSN_LEN ? (unsigned int)n :
+				 X86_MAX_INSN_LEN;
+	const struct x86_desc *d;
+	unsigned int i = 0, rex = 0, flags, mod, rm, size, dlen, ilen, reg;
+	unsigned int npfx;
+	uint8_t op, modrm, src, scale = 1;
+	bool opsz = false, disp32 = false;
+	int8_t base, index = X86_EA_NONE;
+	int64_t disp = 0, imm = 0;
+
+	if (mode == X86_MODE_16 || end < 2)
+		return false;
+	op = b[0];
+	if (op == 0x66) {
+		opsz = true;
+		op = b[++i];
+	}
+	if (mode == X86_MODE_64 && (op & 0xF0) == 0x40) {
+		rex = op;
+		if (i + 1 >= end)
+			return false;
+		op = b[++i];
+	}
+	if (i + 2 > end)
+		return false;
+	d = &x86_map1[op];
+	flags = d->flags;
+	if ((flags & (D_MODRM | D_I64 | D_O64 | D_CC)) != D_MODRM)
+		return false;
+	modrm = b[i + 1];
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	reg = (modrm >> 3) & 7;
+	if (mod == 3)
+		return false;
+	if (flags & D_GRP) {
+		d = &x86_groups[d->grp][reg];
+		if (d->op == X86_OP_INVALID)
+			return false;
+	}
+	src = d->src;
+	if ((d->dst != S_E && d->dst != S_G) || (src != S_E && src != S_G &&
+	    src != S_I && src != S_IBS && src != S_NONE))
+		return false;
+	size = (flags & D_BYTE) ? 1 : (rex & 8) ? 8 : opsz ? 2 : 4;
+	ilen = src == S_I ? (size > 4 ? 4 : size) : src == S_IBS ? 1 : 0;
+	npfx = i;
+	i += 2;
+
+	/* The memory operand, as decode_ea32() does it. */
+	if (rm == 4) {
+		unsigned int sib, idx, sb;
+
+		if (i >= end)
+			return false;
+		sib = b[i++];
+		idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
+		sb = sib & 7;
+		scale = (uint8_t)(1u << (sib >> 6));
+		if (idx != 4)
+			index = (int8_t)idx;
+		if (sb == 5 && mod == 0) {
+			base = X86_EA_NONE;
+			disp32 = true;
+		} else {
+			base = (int8_t)(sb | ((rex & 1) << 3));
+		}
+	} else if (rm == 5 && mod == 0) {
+		base = mode == X86_MODE_64 ? X86_EA_RIP : X86_EA_NONE;
+		disp32 = true;
+	} else {
+		base = (int8_t)(rm | ((rex & 1) << 3));
+	}
+	dlen = mod == 1 ? 1 : (mod == 2 || disp32) ? 4 : 0;
+	if (i + dlen + ilen > end)
+		return false;
+	if (dlen == 1) {
+		disp = (int8_t)b[i];
+	} else if (dlen == 4) {
+		int32_t v;
+
+		memcpy(&v, b + i, 4);
+		disp = v;
+	}
+	i += dlen;
+	if (ilen == 1) {
+		imm = (int8_t)b[i];
+	} else if (ilen == 2) {
+		int16_t v;
+
+		memcpy(&v, b + i, 2);
+		imm = v;
+	} else if (ilen == 4) {
+		int32_t v;
+
+		memcpy(&v, b + i, 4);
+		imm = v;
+	}
+
+	memset(insn, 0, sizeof(*insn));
+	insn->len = (uint8_t)(i + ilen);
+	insn->op = d->op;
+	insn->opsize = (uint8_t)size;
+	insn->adsize = mode == X86_MODE_64 ? 8 : 4;
+	insn->has_modrm = true;
+	insn->opcode = op;
+	insn->modrm = modrm;
+	insn->rex = (uint8_t)rex;
+	insn->nprefix = (uint8_t)npfx;
+	insn->ea.base = base;
+	insn->ea.index = index;
+	insn->ea.scale = scale;
+	insn->ea.disp = disp;
+	insn->ea.seg = (base == NVMM_X64_GPR_RSP || base == NVMM_X64_GPR_RBP) ?
+		NVMM_X64_SEG_SS : NVMM_X64_SEG_DS;
+	insn->imm = (uint64_t)imm;
+
+	/* Operands: E is the memory operand (mod != 3). */
+	reg |= (rex & 4) << 1;
+	if (d->dst == S_E) {
+		insn->dst.kind = X86_OPND_MEM;
+		insn->dst.size = (uint8_t)size;
+	} else {	/* S_G */
+		set_reg(&insn->dst, reg, size, (uint8_t)rex);
+	}
+	switch (src) {
+	case S_E:
+		insn->src.kind = X86_OPND_MEM;
+		insn->src.size = (uint8_t)size;
+		break;
+	case S_G:
+		set_reg(&insn->src, reg, size, (uint8_t)rex);
+		break;
+	case S_I:
+	case S_IBS:
+		insn->src.kind = X86_OPND_IMM;
+		insn->src.size = (uint8_t)size;
+		break;
+	default:	/* S_NONE */
+		break;
+	}
+	return true;
+}
+
+int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
+	       struct x86_insn *insn)
+{
+	if (x86_decode_fast(bytes, n, mode, insn))
+		return X86_DEC_OK;
+	return x86_decode_generic(bytes, n, mode, insn);
 }

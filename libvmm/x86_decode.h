@@ -106,6 +106,10 @@ struct x86_insn {
 int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 	       struct x86_insn *insn);
 
+/* The same without the fast path for the common forms (for tests). */
+int x86_decode_generic(const uint8_t *bytes, size_t n,
+		       enum x86_cpu_mode mode, struct x86_insn *insn);
+
 /* True when the instruction has a ModRM/moffs memory operand. */
 static inline bool x86_insn_has_mem(const struct x86_insn *insn)
 {
@@ -114,7 +118,10 @@ static inline bool x86_insn_has_mem(const struct x86_insn *insn)
 }
 
 /* True for the string instructions (operands STR_SRC/STR_DST). */
-bool x86_op_is_string(unsigned int op);
+static inline bool x86_op_is_string(unsigned int op)
+{
+	return op >= X86_OP_MOVS && op <= X86_OP_OUTS;
+}
 
 /* The operation's name, for diagnostics and tests. */
 const char *x86_op_name(unsigned int op);

@@ -18,38 +18,6 @@
 
 #include "x86_emul.h"
 
-uint64_t x86_reg_get(const uint64_t *gprs, const struct x86_opnd *o)
-{
-	uint64_t v = gprs[o->reg];
-
-	if (o->high8)
-		return (v >> 8) & 0xFF;
-	return v & x86_size_mask(o->size);
-}
-
-void x86_gpr_set(uint64_t *gprs, unsigned int reg, unsigned int size,
-		 uint64_t v)
-{
-	uint64_t m;
-
-	if (size >= 4) {
-		gprs[reg] = v & x86_size_mask(size);
-		return;
-	}
-	m = x86_size_mask(size);
-	gprs[reg] = (gprs[reg] & ~m) | (v & m);
-}
-
-void x86_reg_set(uint64_t *gprs, const struct x86_opnd *o, uint64_t v)
-{
-	if (o->high8) {
-		gprs[o->reg] = (gprs[o->reg] & ~0xFF00ULL) |
-			       ((v & 0xFF) << 8);
-		return;
-	}
-	x86_gpr_set(gprs, o->reg, o->size, v);
-}
-
 /* ZF, SF and PF of a result. */
 static uint64_t x86_szp(uint64_t r, uint64_t msb)
 {
@@ -174,26 +142,25 @@ bool x86_cond(unsigned int cc, uint64_t fl)
 	return r != (cc & 1);
 }
 
-unsigned int x86_emul_mem_access(const struct x86_insn *insn)
-{
-	bool dst_mem = insn->dst.kind == X86_OPND_MEM;
-
-	switch (insn->op) {
-	case X86_OP_MOV:
-		return dst_mem ? X86_MEM_W : X86_MEM_R;
-	case X86_OP_SETCC:
-		return X86_MEM_W;
-	case X86_OP_CMP:
-	case X86_OP_TEST:
-	case X86_OP_BT:
-	case X86_OP_MOVZX:
-	case X86_OP_MOVSX:
-	case X86_OP_CMOVCC:
-		return X86_MEM_R;
-	default:
-		return dst_mem ? X86_MEM_R | X86_MEM_W : X86_MEM_R;
-	}
-}
+/* By operation: [0] with a register destination, [1] with memory. */
+const uint8_t x86_emul_memacc[X86_OP_COUNT][2] = {
+#define RW_	{ X86_MEM_R, X86_MEM_R | X86_MEM_W }
+	[X86_OP_ADD] = RW_, [X86_OP_OR] = RW_, [X86_OP_ADC] = RW_,
+	[X86_OP_SBB] = RW_, [X86_OP_AND] = RW_, [X86_OP_SUB] = RW_,
+	[X86_OP_XOR] = RW_, [X86_OP_INC] = RW_, [X86_OP_DEC] = RW_,
+	[X86_OP_NEG] = RW_, [X86_OP_NOT] = RW_, [X86_OP_XCHG] = RW_,
+	[X86_OP_CMPXCHG] = RW_, [X86_OP_XADD] = RW_, [X86_OP_BTS] = RW_,
+	[X86_OP_BTR] = RW_, [X86_OP_BTC] = RW_,
+#undef RW_
+	[X86_OP_MOV] = { X86_MEM_R, X86_MEM_W },
+	[X86_OP_SETCC] = { X86_MEM_W, X86_MEM_W },
+	[X86_OP_CMP] = { X86_MEM_R, X86_MEM_R },
+	[X86_OP_TEST] = { X86_MEM_R, X86_MEM_R },
+	[X86_OP_BT] = { X86_MEM_R, X86_MEM_R },
+	[X86_OP_MOVZX] = { X86_MEM_R, X86_MEM_R },
+	[X86_OP_MOVSX] = { X86_MEM_R, X86_MEM_R },
+	[X86_OP_CMOVCC] = { X86_MEM_R, X86_MEM_R },
+};
 
 int64_t x86_emul_bt_disp(const struct x86_insn *insn, const uint64_t *gprs)
 {

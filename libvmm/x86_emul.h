@@ -39,13 +39,42 @@ static inline uint64_t x86_size_mask(unsigned int size)
 }
 
 /* A register operand's value, zero-extended. */
-uint64_t x86_reg_get(const uint64_t *gprs, const struct x86_opnd *o);
+static inline uint64_t x86_reg_get(const uint64_t *gprs,
+				   const struct x86_opnd *o)
+{
+	uint64_t v = gprs[o->reg];
+
+	if (o->high8)
+		return (v >> 8) & 0xFF;
+	return v & x86_size_mask(o->size);
+}
+
+/* The same for GPR 'reg' (0-15) of 'size' bytes, never AH-BH. */
+static inline void x86_gpr_set(uint64_t *gprs, unsigned int reg,
+			       unsigned int size, uint64_t v)
+{
+	uint64_t m;
+
+	if (size >= 4) {
+		gprs[reg] = v & x86_size_mask(size);
+		return;
+	}
+	m = x86_size_mask(size);
+	gprs[reg] = (gprs[reg] & ~m) | (v & m);
+}
+
 /* Write a register operand as the CPU does: 8/16-bit writes merge, 32-bit
  * writes zero-extend, 64-bit writes replace. */
-void x86_reg_set(uint64_t *gprs, const struct x86_opnd *o, uint64_t v);
-/* The same for GPR 'reg' (0-15) of 'size' bytes, never AH-BH. */
-void x86_gpr_set(uint64_t *gprs, unsigned int reg, unsigned int size,
-		 uint64_t v);
+static inline void x86_reg_set(uint64_t *gprs, const struct x86_opnd *o,
+			       uint64_t v)
+{
+	if (o->high8) {
+		gprs[o->reg] = (gprs[o->reg] & ~0xFF00ULL) |
+			       ((v & 0xFF) << 8);
+		return;
+	}
+	x86_gpr_set(gprs, o->reg, o->size, v);
+}
 
 /*
  * The ALU: ADD OR ADC SBB AND SUB XOR CMP TEST INC DEC NEG NOT on 'size'
@@ -60,7 +89,12 @@ uint64_t x86_alu(unsigned int op, uint64_t a, uint64_t b, unsigned int size,
 bool x86_cond(unsigned int cc, uint64_t rflags);
 
 /* X86_MEM_* for a non-string instruction with a memory operand. */
-unsigned int x86_emul_mem_access(const struct x86_insn *insn);
+extern const uint8_t x86_emul_memacc[X86_OP_COUNT][2];
+
+static inline unsigned int x86_emul_mem_access(const struct x86_insn *insn)
+{
+	return x86_emul_memacc[insn->op][insn->dst.kind == X86_OPND_MEM];
+}
 
 /*
  * The bit-string displacement of BT/BTS/BTR/BTC with a register bit offset

@@ -38,24 +38,35 @@ static unsigned int x86_maxphy(void)
 }
 
 /* Bits hi..lo (inclusive) set; empty when lo > hi. */
-static uint64_t x86_bits(unsigned int hi, unsigned int lo)
+static inline uint64_t x86_bits(unsigned int hi, unsigned int lo)
 {
 	if (lo > hi)
 		return 0;
 	return (~0ULL >> (63 - hi)) & (~0ULL << lo);
 }
 
-/* A page-table entry from guest RAM. */
-static int x86_read_pte(struct nvmm_machine *mach, uint64_t gpa,
-			unsigned int size, uint64_t *pte)
-{
+/* The RAM area the walk last read a table from (tables share one, mostly). */
+struct x86_pt_area {
+	bool ok;
 	struct vmm_area a;
+};
+
+/* A page-table entry from guest RAM. */
+static inline int x86_read_pte(struct nvmm_machine *mach,
+			       struct x86_pt_area *pa, uint64_t gpa,
+			       unsigned int size, uint64_t *pte)
+{
 	const uint8_t *p;
 	uint32_t v32;
 
-	if (vmm_area_find(mach, gpa, &a) == -1 || gpa + size > a.gpa + a.size)
-		return -1;
-	p = (const uint8_t *)(a.hva + (gpa - a.gpa));
+	if (!pa->ok || gpa < pa->a.gpa ||
+	    gpa + size > pa->a.gpa + pa->a.size) {
+		pa->ok = vmm_area_find(mach, gpa, &pa->a) == 0 &&
+			 gpa + size <= pa->a.gpa + pa->a.size;
+		if (!pa->ok)
+			return -1;
+	}
+	p = (const uint8_t *)(pa->a.hva + (gpa - pa->a.gpa));
 	if (size == 4) {
 		memcpy(&v32, p, 4);
 		*pte = v32;
@@ -67,9 +78,10 @@ static int x86_read_pte(struct nvmm_machine *mach, uint64_t gpa,
 
 enum x86_paging { PG_32, PG_PAE, PG_4L, PG_5L };
 
-int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
-		 uint64_t la, unsigned int acc, uint64_t *gpa,
-		 nvmm_prot_t *prot, uint32_t *pferr)
+int x86_mmu_walk_generic(struct nvmm_machine *mach,
+			 const struct nvmm_x64_state *st, uint64_t la,
+			 unsigned int acc, uint64_t *gpa, nvmm_prot_t *prot,
+			 uint32_t *pferr)
 {
 	const uint64_t cr0 = st->crs[NVMM_X64_CR_CR0];
 	const uint64_t cr4 = st->crs[NVMM_X64_CR_CR4];
@@ -77,11 +89,12 @@ int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
 	const bool nxe = (efer & X86_EFER_NXE) != 0;
 	const bool wr = (acc & X86_ACC_WRITE) != 0;
 	const bool ex = (acc & X86_ACC_EXEC) != 0;
-	const unsigned int maxphy = x86_maxphy();
-	const uint64_t frame = x86_bits(maxphy - 1, 12);
+	unsigned int maxphy;
+	uint64_t frame, rsvd64;
 	bool user, rw = true, us = true, xd = false, fault;
 	unsigned int levels, level, shift;
 	uint64_t table, pte = 0, rsvd, pa, cpl;
+	struct x86_pt_area pta = { .ok = false };
 	enum x86_paging pg;
 
 	*pferr = 0;
@@ -90,6 +103,8 @@ int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
 		*prot = NVMM_PROT_ALL;
 		return 0;
 	}
+	maxphy = x86_maxphy();
+	frame = x86_bits(maxphy - 1, 12);
 	if (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM)
 		cpl = 3;
 	else
@@ -123,20 +138,24 @@ int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
 		la &= 0xFFFFFFFFULL;
 		table = st->crs[NVMM_X64_CR_CR3] & 0xFFFFFFE0ULL;
 	}
+	/* Reserved bits of the 64-bit entries but PDPTEs, before PS. */
+	rsvd64 = x86_bits(pg == PG_PAE ? 62 : 51, maxphy) |
+		 (nxe ? 0 : 1ULL << 63);
 
 	for (level = levels; level >= 1; level--) {
 		bool large = false;
 		uint64_t idx;
 
-		shift = (pg == PG_32) ? 12 + 10 * (level - 1) :
-			12 + 9 * (level - 1);
-		if (pg == PG_32)
+		if (pg == PG_32) {
+			shift = 12 + 10 * (level - 1);
 			idx = (la >> shift) & 0x3FF;
-		else if (pg == PG_PAE && level == 3)
-			idx = (la >> 30) & 3;
-		else
-			idx = (la >> shift) & 0x1FF;
-		if (x86_read_pte(mach, table + idx * (pg == PG_32 ? 4 : 8),
+		} else {
+			shift = 12 + 9 * (level - 1);
+			idx = (pg == PG_PAE && level == 3) ? (la >> 30) & 3 :
+			      (la >> shift) & 0x1FF;
+		}
+		if (x86_read_pte(mach, &pta,
+				 table + idx * (pg == PG_32 ? 4 : 8),
 				 pg == PG_32 ? 4 : 8, &pte) == -1) {
 			errno = EFAULT;
 			return -1;
@@ -159,14 +178,13 @@ int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
 		} else if (pg == PG_PAE && level == 3) {
 			rsvd = 0x1E6ULL | x86_bits(63, maxphy);
 		} else {
-			rsvd = x86_bits(pg == PG_PAE ? 62 : 51, maxphy);
-			if (!nxe)
-				rsvd |= 1ULL << 63;
+			rsvd = rsvd64;
 			if (level >= 4)
 				rsvd |= 0x80;	/* PS in PML4E, PML5E */
 			else if ((level == 3 || level == 2) && (pte & 0x80)) {
 				large = true;
-				rsvd |= x86_bits(level == 3 ? 29 : 20, 13);
+				rsvd |= level == 3 ? x86_bits(29, 13) :
+					x86_bits(20, 13);
 			}
 		}
 		if (pte & rsvd) {
@@ -220,6 +238,109 @@ int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
 	return 0;
 }
 
+/*
+ * 4-level and 5-level paging, the common case, walked as
+ * x86_mmu_walk_generic() does it (test_mmu compares them).
+ */
+static int x86_walk_long(struct nvmm_machine *mach,
+			 const struct nvmm_x64_state *st, uint64_t la,
+			 unsigned int acc, uint64_t *gpa, nvmm_prot_t *prot,
+			 uint32_t *pferr)
+{
+	const uint64_t cr0 = st->crs[NVMM_X64_CR_CR0];
+	const uint64_t cr4 = st->crs[NVMM_X64_CR_CR4];
+	const bool nxe = (st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_NXE) != 0;
+	const bool wr = (acc & X86_ACC_WRITE) != 0;
+	const bool ex = (acc & X86_ACC_EXEC) != 0;
+	const bool la57 = (cr4 & X86_CR4_LA57) != 0;
+	const unsigned int maxphy = x86_maxphy();
+	const uint64_t frame = x86_bits(maxphy - 1, 12);
+	const uint64_t top = la >> (la57 ? 56 : 47);
+	const bool user = (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM) ||
+			  st->segs[NVMM_X64_SEG_SS].attrib.dpl == 3;
+	struct x86_pt_area pta = { .ok = false };
+	uint64_t table, pte, rsvd, rsvd0, pmask, bits = 6, xd = 0;
+	unsigned int level = la57 ? 5 : 4, shift;
+	bool large, rw, us, fault;
+	uint32_t pf = 0;
+
+	if (acc & X86_ACC_CHECK) {
+		pf = (wr ? X86_PFERR_W : 0) | (user ? X86_PFERR_U : 0);
+		if (ex && (nxe || (cr4 & X86_CR4_SMEP)))
+			pf |= X86_PFERR_I;
+	}
+	*pferr = pf;
+	if (top != 0 && top != (~0ULL >> (la57 ? 56 : 47))) {
+		errno = EFAULT;	/* non-canonical: #GP, not #PF */
+		return -1;
+	}
+	table = st->crs[NVMM_X64_CR_CR3] & frame;
+	rsvd0 = x86_bits(51, maxphy) | (nxe ? 0 : 1ULL << 63);
+	for (;;) {
+		shift = 3 + 9 * level;
+		if (x86_read_pte(mach, &pta, table + ((la >> shift) & 0x1FF) * 8,
+				 8, &pte) == -1 || !(pte & 1)) {
+			errno = EFAULT;
+			return -1;
+		}
+		rsvd = rsvd0;
+		large = false;
+		if (level >= 4) {
+			rsvd |= 0x80;	/* PS in PML4E, PML5E */
+		} else if (level > 1 && (pte & 0x80)) {
+			large = true;
+			rsvd |= level == 3 ? x86_bits(29, 13) : x86_bits(20, 13);
+		}
+		if (pte & rsvd) {
+			*pferr |= X86_PFERR_P | X86_PFERR_RSVD;
+			errno = EINVAL;
+			return -1;
+		}
+		bits &= pte;
+		if (nxe)
+			xd |= pte >> 63;
+		if (large || level == 1)
+			break;
+		table = pte & frame;
+		level--;
+	}
+	pmask = (1ULL << shift) - 1;
+	rw = (bits & 2) != 0;
+	us = (bits & 4) != 0;
+
+	if (acc & X86_ACC_CHECK) {
+		if (user)
+			fault = !us || (wr && !rw);
+		else
+			fault = (us && ex && (cr4 & X86_CR4_SMEP)) ||
+				(us && !ex && (cr4 & X86_CR4_SMAP) &&
+				 !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_AC)) ||
+				(wr && !rw && (cr0 & X86_CR0_WP));
+		if (ex && xd)
+			fault = true;
+		if (fault) {
+			*pferr |= X86_PFERR_P;
+			errno = EFAULT;
+			return -1;
+		}
+	}
+	*gpa = (pte & frame & ~pmask) | (la & pmask);
+	*prot = NVMM_PROT_READ | (rw ? NVMM_PROT_WRITE : 0) |
+		(xd ? 0 : NVMM_PROT_EXEC) | (us ? NVMM_PROT_USER : 0);
+	return 0;
+}
+
+int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
+		 uint64_t la, unsigned int acc, uint64_t *gpa,
+		 nvmm_prot_t *prot, uint32_t *pferr)
+{
+	if ((st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG) &&
+	    (st->crs[NVMM_X64_CR_CR4] & X86_CR4_PAE) &&
+	    (st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_LMA))
+		return x86_walk_long(mach, st, la, acc, gpa, prot, pferr);
+	return x86_mmu_walk_generic(mach, st, la, acc, gpa, prot, pferr);
+}
+
 VMM_EXPORT int nvmm_gva_to_gpa(struct nvmm_machine *mach,
 			       struct nvmm_vcpu *vcpu, gvaddr_t gva,
 			       gpaddr_t *gpa, nvmm_prot_t *prot)
@@ -241,72 +362,11 @@ VMM_EXPORT int nvmm_gva_to_gpa(struct nvmm_machine *mach,
 /* -------------------------------------------------------------------------- */
 /* The assists' view of the VCPU. */
 
-enum x86_cpu_mode x86_cpu_mode(const struct nvmm_x64_state *st)
-{
-	const struct nvmm_x64_state_seg *cs = &st->segs[NVMM_X64_SEG_CS];
-
-	if (!(st->crs[NVMM_X64_CR_CR0] & X86_CR0_PE) ||
-	    (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM))
-		return X86_MODE_16;
-	if ((st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_LMA) && cs->attrib.l)
-		return X86_MODE_64;
-	return cs->attrib.def ? X86_MODE_32 : X86_MODE_16;
-}
-
-uint64_t x86_linear(const struct x86_ctx *c, unsigned int seg, uint64_t off,
-		    unsigned int adsize)
-{
-	off &= x86_size_mask(adsize);
-	if (c->mode == X86_MODE_64) {
-		if (seg == NVMM_X64_SEG_FS || seg == NVMM_X64_SEG_GS)
-			return off + c->st->segs[seg].base;
-		return off;
-	}
-	return (off + c->st->segs[seg].base) & 0xFFFFFFFFULL;
-}
-
-int x86_ctx_init(struct x86_ctx *c, struct nvmm_machine *mach,
-		 struct nvmm_vcpu *vcpu)
-{
-	if (mach == NULL || vcpu == NULL || mach->areas == NULL ||
-	    vcpu->state == NULL || vcpu->exit == NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (nvmm_vcpu_getstate(mach, vcpu, NVMM_X64_STATE_GPRS |
-			       NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
-			       NVMM_X64_STATE_MSRS) == -1)
-		return -1;
-	c->mach = mach;
-	c->vcpu = vcpu;
-	c->st = vcpu->state;
-	c->mode = x86_cpu_mode(c->st);
-	memcpy(c->gprs, c->st->gprs, sizeof(c->gprs));
-	return 0;
-}
-
-int x86_ctx_commit(struct x86_ctx *c)
-{
-	memcpy(c->vcpu->state->gprs, c->gprs, sizeof(c->gprs));
-	return nvmm_vcpu_setstate(c->mach, c->vcpu, NVMM_X64_STATE_GPRS);
-}
-
-void x86_advance_rip(struct x86_ctx *c, unsigned int len)
-{
-	uint64_t rip = c->gprs[NVMM_X64_GPR_RIP] + len;
-
-	if (c->mode == X86_MODE_16)
-		rip &= 0xFFFF;
-	else if (c->mode == X86_MODE_32)
-		rip &= 0xFFFFFFFFULL;
-	c->gprs[NVMM_X64_GPR_RIP] = rip;
-}
-
 /* -------------------------------------------------------------------------- */
 /* Guest memory operands. */
 
 /* RAM with the needed permission: direct; anything else: the callback. */
-static void x86_classify(struct x86_ctx *c, struct x86_span *sp,
+static inline void x86_classify(struct x86_ctx *c, struct x86_span *sp,
 			 unsigned int memacc)
 {
 	struct vmm_area a;
@@ -325,36 +385,66 @@ static void x86_classify(struct x86_ctx *c, struct x86_span *sp,
 	sp->hva = (uint8_t *)(a.hva + (sp->gpa - a.gpa));
 }
 
-int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
-		 unsigned int memacc, uint64_t hint, struct x86_gmem *g)
+/* The guest-physical address of the operand's part at pla. */
+static int x86_gmem_translate(struct x86_ctx *c, uint64_t pla,
+			      unsigned int memacc, uint64_t *gpa)
 {
-	const bool paging = (c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG) != 0;
-	unsigned int acc = X86_ACC_CHECK |
-		((memacc & X86_MEM_W) ? X86_ACC_WRITE : X86_ACC_READ);
-	unsigned int first = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
-	unsigned int i;
 	nvmm_prot_t prot;
 	uint32_t pferr;
 
-	g->n = (size > first) ? 2 : 1;
-	g->s[0].len = (g->n == 2) ? first : size;
-	g->s[1].len = size - g->s[0].len;
-	for (i = 0; i < g->n; i++) {
+	if (!(c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG)) {
+		*gpa = pla;
+		return 0;
+	}
+	if (x86_mmu_walk(c->mach, c->st, pla, X86_ACC_CHECK |
+			 ((memacc & X86_MEM_W) ? X86_ACC_WRITE : X86_ACC_READ),
+			 gpa, &prot, &pferr) == -1) {
+		errno = EFAULT;
+		return -1;
+	}
+	return 0;
+}
+
+int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
+		 unsigned int memacc, uint64_t hint, struct x86_gmem *g)
+{
+	unsigned int first = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
+	unsigned int i;
+
+	if (c->mode != X86_MODE_64)
+		la &= 0xFFFFFFFFULL;
+	if (size <= first) {
+		/* In one page: the exit's address if it is that byte's. */
+		struct x86_span *sp = &g->s[0];
+
+		g->n = 1;
+		sp->len = size;
+		g->s[1].len = 0;
+		if (hint != ~0ULL && (hint & X86_PAGE_MASK) ==
+		    (la & X86_PAGE_MASK) &&
+		    (c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG))
+			sp->gpa = hint;
+		else if (x86_gmem_translate(c, la, memacc, &sp->gpa) == -1)
+			return -1;
+		x86_classify(c, sp, memacc);
+		if (sp->hva == NULL && c->vcpu->cbs.mem == NULL) {
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
+	}
+
+	g->n = 2;
+	g->s[0].len = first;
+	g->s[1].len = size - first;
+	for (i = 0; i < 2; i++) {
 		struct x86_span *sp = &g->s[i];
 		uint64_t pla = (i == 0) ? la : la + first;
 
 		if (c->mode != X86_MODE_64)
 			pla &= 0xFFFFFFFFULL;
-		if (!paging) {
-			sp->gpa = pla;
-		} else if (g->n == 1 && hint != ~0ULL &&
-			   (hint & X86_PAGE_MASK) == (pla & X86_PAGE_MASK)) {
-			sp->gpa = hint;
-		} else if (x86_mmu_walk(c->mach, c->st, pla, acc, &sp->gpa,
-					&prot, &pferr) == -1) {
-			errno = EFAULT;
+		if (x86_gmem_translate(c, pla, memacc, &sp->gpa) == -1)
 			return -1;
-		}
 		x86_classify(c, sp, memacc);
 		if (sp->hva == NULL && c->vcpu->cbs.mem == NULL) {
 			errno = EINVAL;
@@ -364,62 +454,37 @@ int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
 	return 0;
 }
 
-/* Through the mem callback: elements of 8, 4, 2 or 1 bytes in order. */
-static void x86_mmio(struct x86_ctx *c, uint64_t gpa, uint8_t *buf,
-		     unsigned int len, bool write)
+/* An operand part of 3, 5, 6 or 7 bytes: 4, 2 and 1-byte calls. */
+static __attribute__((noinline)) void x86_mmio_split(struct nvmm_mem *mem,
+						     void (*cb)(struct nvmm_mem *),
+						     unsigned int len)
 {
-	struct nvmm_mem mem = {
-		.mach = c->mach, .vcpu = c->vcpu, .write = write,
-	};
-
 	while (len > 0) {
 		unsigned int k = len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
 
-		mem.gpa = gpa;
-		mem.size = k;
-		mem.data = buf;
-		c->vcpu->cbs.mem(&mem);
-		gpa += k;
-		buf += k;
+		mem->size = k;
+		cb(mem);
+		mem->gpa += k;
+		mem->data += k;
 		len -= k;
 	}
 }
 
-void x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva, void *buf,
-		 unsigned int len, bool write)
+void x86_mmio(struct x86_ctx *c, uint64_t gpa, uint8_t *buf,
+	      unsigned int len, bool write)
 {
-	if (hva == NULL)
-		x86_mmio(c, gpa, buf, len, write);
-	else if (write)
-		memcpy(hva, buf, len);
+	struct nvmm_mem mem;
+
+	mem.mach = c->mach;
+	mem.vcpu = c->vcpu;
+	mem.write = write;
+	mem.gpa = gpa;
+	mem.data = buf;
+	mem.size = len;
+	if ((len & (len - 1)) == 0 && len <= 8)
+		c->vcpu->cbs.mem(&mem);
 	else
-		memcpy(buf, hva, len);
-}
-
-void x86_gmem_read(struct x86_ctx *c, const struct x86_gmem *g, void *buf)
-{
-	unsigned int i, off = 0;
-
-	for (i = 0; i < g->n; i++) {
-		x86_span_rw(c, g->s[i].gpa, g->s[i].hva, (uint8_t *)buf + off,
-			    g->s[i].len, false);
-		off += g->s[i].len;
-	}
-}
-
-void x86_gmem_write(struct x86_ctx *c, const struct x86_gmem *g,
-		    const void *buf)
-{
-	uint8_t tmp[16];
-	unsigned int i, off = 0;
-
-	/* The callback's data pointer is not const. */
-	memcpy(tmp, buf, g->s[0].len + (g->n > 1 ? g->s[1].len : 0));
-	for (i = 0; i < g->n; i++) {
-		x86_span_rw(c, g->s[i].gpa, g->s[i].hva, tmp + off,
-			    g->s[i].len, true);
-		off += g->s[i].len;
-	}
+		x86_mmio_split(&mem, c->vcpu->cbs.mem, len);
 }
 
 /* -------------------------------------------------------------------------- */
@@ -511,7 +576,16 @@ int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf)
 		k = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
 		if (k > X86_MAX_INSN_LEN - n)
 			k = X86_MAX_INSN_LEN - n;
-		memcpy(buf + n, (const uint8_t *)(a.hva + (gpa - a.gpa)), k);
+		if (k == X86_MAX_INSN_LEN) {	/* usually: two loads */
+			const uint8_t *p = (const uint8_t *)(a.hva +
+							     (gpa - a.gpa));
+
+			memcpy(buf, p, 8);
+			memcpy(buf + 7, p + 7, 8);
+		} else {
+			memcpy(buf + n, (const uint8_t *)(a.hva +
+							  (gpa - a.gpa)), k);
+		}
 		n += k;
 		la += k;
 		if (c->mode != X86_MODE_64)

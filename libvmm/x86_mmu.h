@@ -12,8 +12,10 @@
 #ifndef X86_MMU_H
 #define X86_MMU_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vmm_internal.h"
 #include "x86_decode.h"
@@ -65,21 +67,52 @@ int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
 		 uint64_t la, unsigned int acc, uint64_t *gpa,
 		 nvmm_prot_t *prot, uint32_t *pferr);
 
-/* The default operand/address size of the code the VCPU is running. */
-enum x86_cpu_mode x86_cpu_mode(const struct nvmm_x64_state *st);
+/* The same without the fast path for long mode (for tests). */
+int x86_mmu_walk_generic(struct nvmm_machine *mach,
+			 const struct nvmm_x64_state *st, uint64_t la,
+			 unsigned int acc, uint64_t *gpa, nvmm_prot_t *prot,
+			 uint32_t *pferr);
 
-/* An assist's view of the VCPU: the state is read-only, gprs a copy. */
+/* The default operand/address size of the code the VCPU is running. */
+static inline enum x86_cpu_mode x86_cpu_mode(const struct nvmm_x64_state *st)
+{
+	const struct nvmm_x64_state_seg *cs = &st->segs[NVMM_X64_SEG_CS];
+
+	if (!(st->crs[NVMM_X64_CR_CR0] & X86_CR0_PE) ||
+	    (st->gprs[NVMM_X64_GPR_RFLAGS] & (1ULL << 17)))	/* VM */
+		return X86_MODE_16;
+	if ((st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_LMA) && cs->attrib.l)
+		return X86_MODE_64;
+	return cs->attrib.def ? X86_MODE_32 : X86_MODE_16;
+}
+
+/*
+ * An assist's view of the VCPU. gprs are the comm page's: the assists
+ * change them only once nothing can fail any more (after every operand is
+ * translated and classified), so that a failure leaves the state as it was;
+ * x86_ctx_commit() then marks the GPRS group for the next run.
+ */
 struct x86_ctx {
 	struct nvmm_machine *mach;
 	struct nvmm_vcpu *vcpu;
+	struct nvmm_comm_page *comm;
 	const struct nvmm_x64_state *st;
+	uint64_t *gprs;
 	enum x86_cpu_mode mode;
-	uint64_t gprs[NVMM_X64_NGPR];
 };
 
 /* Linear address of seg:off, off wrapped to the address size. */
-uint64_t x86_linear(const struct x86_ctx *c, unsigned int seg, uint64_t off,
-		    unsigned int adsize);
+static inline uint64_t x86_linear(const struct x86_ctx *c, unsigned int seg,
+				  uint64_t off, unsigned int adsize)
+{
+	off &= adsize >= 8 ? ~0ULL : (1ULL << (8 * adsize)) - 1;
+	if (c->mode == X86_MODE_64) {
+		if (seg == NVMM_X64_SEG_FS || seg == NVMM_X64_SEG_GS)
+			return off + c->st->segs[seg].base;
+		return off;
+	}
+	return (off + c->st->segs[seg].base) & 0xFFFFFFFFULL;
+}
 
 /* A part of an operand within one page. */
 struct x86_span {
@@ -104,13 +137,71 @@ struct x86_gmem {
 int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
 		 unsigned int memacc, uint64_t hint, struct x86_gmem *g);
 
-void x86_gmem_read(struct x86_ctx *c, const struct x86_gmem *g, void *buf);
-void x86_gmem_write(struct x86_ctx *c, const struct x86_gmem *g,
-		    const void *buf);
+/* len bytes at gpa through the mem callback: 8, 4, 2 or 1 at a time. */
+void x86_mmio(struct x86_ctx *c, uint64_t gpa, uint8_t *buf,
+	      unsigned int len, bool write);
 
 /* Access len bytes at gpa (within a span classified as hva). */
-void x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva, void *buf,
-		 unsigned int len, bool write);
+static inline void x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva,
+			       void *buf, unsigned int len, bool write)
+{
+	if (hva == NULL) {
+		x86_mmio(c, gpa, (uint8_t *)buf, len, write);
+		return;
+	}
+	/* Constant sizes: single loads and stores, not a call. */
+	switch (len) {
+	case 1:
+		if (write)
+			*hva = *(uint8_t *)buf;
+		else
+			*(uint8_t *)buf = *hva;
+		return;
+	case 2:
+		if (write)
+			memcpy(hva, buf, 2);
+		else
+			memcpy(buf, hva, 2);
+		return;
+	case 4:
+		if (write)
+			memcpy(hva, buf, 4);
+		else
+			memcpy(buf, hva, 4);
+		return;
+	case 8:
+		if (write)
+			memcpy(hva, buf, 8);
+		else
+			memcpy(buf, hva, 8);
+		return;
+	default:
+		if (write)
+			memcpy(hva, buf, len);
+		else
+			memcpy(buf, hva, len);
+		return;
+	}
+}
+
+/* Read or write the operand; buf holds its bytes in guest order. */
+static inline void x86_gmem_read(struct x86_ctx *c, const struct x86_gmem *g,
+				 void *buf)
+{
+	x86_span_rw(c, g->s[0].gpa, g->s[0].hva, buf, g->s[0].len, false);
+	if (g->n > 1)
+		x86_span_rw(c, g->s[1].gpa, g->s[1].hva,
+			    (uint8_t *)buf + g->s[0].len, g->s[1].len, false);
+}
+
+static inline void x86_gmem_write(struct x86_ctx *c, const struct x86_gmem *g,
+				  void *buf)
+{
+	x86_span_rw(c, g->s[0].gpa, g->s[0].hva, buf, g->s[0].len, true);
+	if (g->n > 1)
+		x86_span_rw(c, g->s[1].gpa, g->s[1].hva,
+			    (uint8_t *)buf + g->s[0].len, g->s[1].len, true);
+}
 
 /*
  * A string operand (MOVS/STOS/LODS/CMPS/SCAS/INS/OUTS): a run of elements
@@ -161,11 +252,52 @@ int x86_get_insn(struct x86_ctx *c, const uint8_t *bytes, unsigned int n,
 		 struct x86_insn *insn);
 
 /* Set RIP past the instruction (wrapping as the code size does). */
-void x86_advance_rip(struct x86_ctx *c, unsigned int len);
+static inline void x86_advance_rip(struct x86_ctx *c, unsigned int len)
+{
+	uint64_t rip = c->gprs[NVMM_X64_GPR_RIP] + len;
 
-/* Load the context; commit the registers back (and setstate). */
-int x86_ctx_init(struct x86_ctx *c, struct nvmm_machine *mach,
-		 struct nvmm_vcpu *vcpu);
-int x86_ctx_commit(struct x86_ctx *c);
+	if (c->mode == X86_MODE_16)
+		rip &= 0xFFFF;
+	else if (c->mode == X86_MODE_32)
+		rip &= 0xFFFFFFFFULL;
+	c->gprs[NVMM_X64_GPR_RIP] = rip;
+}
+
+/* The groups the assists read, as the kernel gives them with the exit. */
+#define X86_CTX_STATE	(NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS | \
+			 NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)
+
+/* Check the arguments and load the context (getstate if not cached). */
+static inline int x86_ctx_init(struct x86_ctx *c, struct nvmm_machine *mach,
+			       struct nvmm_vcpu *vcpu)
+{
+	struct nvmm_comm_page *comm;
+
+	if (mach == NULL || vcpu == NULL || mach->areas == NULL ||
+	    mach->pages == NULL || vcpu->state == NULL || vcpu->exit == NULL ||
+	    vcpu->cpuid >= vmm_cap.max_vcpus ||
+	    (comm = mach->pages[vcpu->cpuid]) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((comm->state_cached & X86_CTX_STATE) != X86_CTX_STATE &&
+	    nvmm_vcpu_getstate(mach, vcpu, X86_CTX_STATE) == -1)
+		return -1;
+	c->mach = mach;
+	c->vcpu = vcpu;
+	c->comm = comm;
+	c->st = vcpu->state;
+	c->gprs = vcpu->state->gprs;
+	c->mode = x86_cpu_mode(c->st);
+	return 0;
+}
+
+/* The GPRs changed: what nvmm_vcpu_setstate(GPRS) does. */
+static inline int x86_ctx_commit(struct x86_ctx *c)
+{
+	c->comm->state_commit |= NVMM_X64_STATE_GPRS;
+	c->comm->state_cached |= NVMM_X64_STATE_GPRS;
+	return 0;
+}
 
 #endif /* X86_MMU_H */

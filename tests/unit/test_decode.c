@@ -290,12 +290,89 @@ START_TEST(random_bytes_are_safe)
 }
 END_TEST
 
+/*
+ * x86_decode() takes a fast path for the common forms: it must give what
+ * the generic decoder gives, field for field, for every length of the
+ * bytes (and the same failure when they do not decode).
+ */
+START_TEST(fast_path_is_the_generic_decoder)
+{
+	static const uint8_t ops[] = {
+		0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x0B, 0x10, 0x11, 0x12,
+		0x19, 0x1A, 0x21, 0x23, 0x28, 0x29, 0x2B, 0x30, 0x31, 0x33,
+		0x38, 0x39, 0x3A, 0x3B, 0x63, 0x80, 0x81, 0x82, 0x83, 0x84,
+		0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8B, 0x8C, 0x8D, 0xC6,
+		0xC7, 0xF6, 0xF7, 0xFE, 0xFF, 0x0F, 0xA1, 0xA4, 0x04, 0x05,
+	};
+	uint64_t x = 0x13198A2E03707344ULL;
+	unsigned long same = 0, fast = 0, i;
+
+	for (i = 0; i < 400000; i++) {
+		enum x86_cpu_mode mode = (enum x86_cpu_mode)(i % 3);
+		struct x86_insn a, b;
+		uint8_t buf[16];
+		size_t j = 0, k, n;
+		int ra, rb;
+
+		for (k = 0; k < 16; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[k] = (uint8_t)(x >> 17);
+		}
+		/* Prefixes the fast path takes (and some it does not). */
+		switch (x & 7) {
+		case 1:
+			buf[j++] = 0x66;
+			break;
+		case 2:
+			buf[j++] = (uint8_t)(0x40 | ((x >> 3) & 0xF));
+			break;
+		case 3:
+			buf[j++] = 0x66;
+			buf[j++] = (uint8_t)(0x40 | ((x >> 3) & 0xF));
+			break;
+		case 4:
+			buf[j++] = (uint8_t)"\xF0\xF3\x67\x2E\x64\x66\x48\x66"
+				[(x >> 7) & 7];
+			break;
+		default:
+			break;
+		}
+		buf[j] = ops[(x >> 11) % sizeof(ops)];
+		if (x & (1ULL << 40))	/* more memory operands */
+			buf[j + 1] &= 0xBF;
+		n = (x >> 20) % 17;
+		ra = x86_decode(buf, n, mode, &a);
+		rb = x86_decode_generic(buf, n, mode, &b);
+		if (ra != rb)
+			ck_abort_msg("%zu bytes %02x %02x %02x %02x, mode %d: "
+				     "%d, the generic decoder %d", n, buf[0],
+				     buf[1], buf[2], buf[3], mode, ra, rb);
+		if (ra != X86_DEC_OK)
+			continue;
+		if (memcmp(&a, &b, sizeof(a)) != 0)
+			ck_abort_msg("%zu bytes %02x %02x %02x %02x, mode %d: "
+				     "decoded differently", n, buf[0], buf[1],
+				     buf[2], buf[3], mode);
+		same++;
+		if (mode != X86_MODE_16 && a.map == 0 && !a.lock &&
+		    a.rep == 0 && !a.seg_override && a.has_modrm)
+			fast++;
+	}
+	ksft_print("%lu decoded the same (%lu of the fast path's kind)", same,
+		   fast);
+	ck_assert_uint_gt(fast, 50000);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ksft_test tests[] = {
 		KSFT_TEST(encodings),
 		KSFT_TEST(invalid),
 		KSFT_TEST(random_bytes_are_safe),
+		KSFT_TEST(fast_path_is_the_generic_decoder),
 	};
 
 	return ksft_run("decode", tests, sizeof(tests) / sizeof(tests[0]), 60);

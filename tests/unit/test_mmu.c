@@ -301,6 +301,98 @@ START_TEST(no_syscall_when_cached)
 }
 END_TEST
 
+/*
+ * x86_mmu_walk() walks 4-level and 5-level tables on a path of its own:
+ * against x86_mmu_walk_generic() on random tables (flags, large pages,
+ * reserved bits, tables outside RAM), addresses, accesses and modes.
+ */
+START_TEST(long_mode_fast_path_is_the_generic_walk)
+{
+	static const unsigned int maxphys[] = { 36, 40, 46, 52 };
+	uint64_t x = 0xA4093822299F31D0ULL, n_ok = 0, n_fail = 0;
+	unsigned int round, i, t;
+
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+	setup(0x80000011, 0x10000, 0x20, 0xD00);
+	for (round = 0; round < 200; round++) {
+		x86_mmu_maxphyaddr = maxphys[round % 4];
+		/* 16 tables at 0x10000; entries point at them or anywhere. */
+		for (t = 0; t < 16; t++) {
+			for (i = 0; i < 512; i++) {
+				uint64_t r = RND(), e;
+
+				e = 0x10000 + ((r >> 8) % 16) * 0x1000;
+				if ((r & 0xF) == 0)
+					e = (RND() & 0xFFFFFFF000ULL);
+				e |= (r >> 20) & 0x6;		/* W U */
+				if ((r >> 24) & 7)		/* P */
+					e |= 1;
+				if (((r >> 27) & 3) == 0)	/* PS */
+					e |= 0x80;
+				if (((r >> 29) & 7) == 0)
+					e |= 1ULL << 63;
+				if (((r >> 32) & 0x3F) == 0)
+					e |= 1ULL << (13 + (RND() % 39));
+				pte64(0x10000 + t * 0x1000, i, e);
+			}
+		}
+		for (i = 0; i < 2000; i++) {
+			uint64_t r = RND(), la = RND(), gpa1 = 0, gpa2 = 0;
+			nvmm_prot_t p1 = 0, p2 = 0;
+			uint32_t e1 = 0x55, e2 = 0xAA;
+			unsigned int acc = (unsigned int)(r & 7);
+			int r1, r2, err1, err2;
+
+			if (r & 0x300)	/* canonical, mostly */
+				la = (uint64_t)((int64_t)(la << 16) >> 16);
+			g.st->crs[NVMM_X64_CR_CR3] = 0x10000 +
+				((r >> 9) % 16) * 0x1000 + ((r >> 13) & 0xFE7);
+			g.st->crs[NVMM_X64_CR_CR4] = 0x20 |
+				((r >> 16) & 1 ? X86_CR4_LA57 : 0) |
+				((r >> 17) & 1 ? X86_CR4_SMEP : 0) |
+				((r >> 18) & 1 ? X86_CR4_SMAP : 0);
+			g.st->crs[NVMM_X64_CR_CR0] = 0x80000011 |
+				((r >> 19) & 1 ? X86_CR0_WP : 0);
+			g.st->msrs[NVMM_X64_MSR_EFER] = 0x500 |
+				((r >> 20) & 1 ? X86_EFER_NXE : 0);
+			g.st->segs[NVMM_X64_SEG_SS].attrib.dpl = (r >> 21) & 3;
+			g.st->gprs[NVMM_X64_GPR_RFLAGS] = 2 |
+				((r >> 23) & 1 ? X86_AC : 0);
+			errno = 0;
+			r1 = x86_mmu_walk(&g.mach, g.st, la, acc, &gpa1, &p1,
+					  &e1);
+			err1 = errno;
+			errno = 0;
+			r2 = x86_mmu_walk_generic(&g.mach, g.st, la, acc, &gpa2,
+						  &p2, &e2);
+			err2 = errno;
+			if (r1 != r2 || e1 != e2 || (r1 == -1 && err1 != err2) ||
+			    (r1 == 0 && (gpa1 != gpa2 || p1 != p2)))
+				ck_abort_msg("la %#lx acc %u cr4 %#lx: %d/%d errno "
+					     "%d/%d pferr %#x/%#x gpa %#lx/%#lx "
+					     "prot %#lx/%#lx", (unsigned long)la,
+					     acc, (unsigned long)
+					     g.st->crs[NVMM_X64_CR_CR4], r1, r2,
+					     err1, err2, e1, e2,
+					     (unsigned long)gpa1,
+					     (unsigned long)gpa2,
+					     (unsigned long)p1, (unsigned long)p2);
+			if (r1 == 0)
+				n_ok++;
+			else
+				n_fail++;
+		}
+	}
+#undef RND
+	ksft_print("%lu walks the same (%lu translated, %lu faults)",
+		   (unsigned long)(n_ok + n_fail), (unsigned long)n_ok,
+		   (unsigned long)n_fail);
+	ck_assert_uint_gt(n_ok, 10000);
+	ck_assert_uint_gt(n_fail, 10000);
+	g_fini(&g);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ksft_test tests[] = {
@@ -311,6 +403,7 @@ int main(void)
 		KSFT_TEST(paging_5level),
 		KSFT_TEST(access_checks),
 		KSFT_TEST(no_syscall_when_cached),
+		KSFT_TEST(long_mode_fast_path_is_the_generic_walk),
 	};
 
 	return ksft_run("mmu", tests, sizeof(tests) / sizeof(tests[0]), 30);
