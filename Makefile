@@ -93,6 +93,7 @@ kmod-lint:
 
 include tools/tools.mk
 include tests/tests.mk
+include tests/bench/bench.mk
 
 all: kmod lib tools tests
 
@@ -103,7 +104,7 @@ DEB_PKGS := build-essential pkg-config check libelf-dev zlib1g-dev \
 	linux-image-amd64 linux-headers-amd64 qemu-system-x86 \
 	bochs bochsbios vgabios bochs-term busybox-static cpio \
 	isolinux syslinux-common genisoimage xz-utils zstd kmod \
-	clang llvm libclang-rt-14-dev libcapstone-dev
+	clang llvm libclang-rt-14-dev libcapstone-dev valgrind
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -250,10 +250,23 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu)
 		smp_send_reschedule(READ_ONCE(vcpu->hcpu));
 }
 
+/*
+ * With IRQs off, right before entering the guest: returns true, with the
+ * reason in *reason, if the VCPU must go back to userland instead.
+ *
+ * Work the host wants done before guest mode is handled here as KVM does:
+ * a reschedule is done in place (the guest FPU state follows the task), a
+ * signal returns to userland at once. TIF_NOTIFY_RESUME (rseq after every
+ * preemption, task work) is done on the way back to userland: it returns
+ * there only once the guest ran in this ioctl, or a traced or preempted
+ * VMM would never get past its first entry.
+ */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 {
-	lockdep_assert_irqs_disabled();
+	unsigned long work;
 
+	lockdep_assert_irqs_disabled();
+again:
 	WRITE_ONCE(vcpu->hcpu, smp_processor_id());
 	WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
 	/*
@@ -267,15 +280,31 @@ bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 		*reason = NVMM_VCPU_EXIT_STOPPED;
 		return true;
 	}
-	if (unlikely(READ_ONCE(vcpu->kick) ||
-		     READ_ONCE(vcpu->mach->dying) ||
-		     xfer_to_guest_mode_work_pending())) {
-		WRITE_ONCE(vcpu->kick, false);
-		nvmm_vcpu_leave(vcpu);
-		*reason = NVMM_VCPU_EXIT_NONE;
-		return true;
+	if (unlikely(READ_ONCE(vcpu->kick) || READ_ONCE(vcpu->mach->dying)))
+		goto out;
+
+	work = read_thread_flags() & XFER_TO_GUEST_MODE_WORK;
+	if (unlikely(work)) {
+		if (work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL))
+			goto out;
+		if (work & _TIF_NEED_RESCHED) {
+			nvmm_vcpu_leave(vcpu);
+			local_irq_enable();
+			schedule();
+			local_irq_disable();
+			goto again;
+		}
+		if (vcpu->entered)
+			goto out;
 	}
+	vcpu->entered = true;
 	return false;
+
+out:
+	WRITE_ONCE(vcpu->kick, false);
+	nvmm_vcpu_leave(vcpu);
+	*reason = NVMM_VCPU_EXIT_NONE;
+	return true;
 }
 
 static int nvmm_vcpu_run(struct nvmm_owner *owner,
@@ -293,6 +322,7 @@ static int nvmm_vcpu_run(struct nvmm_owner *owner,
 		ret = PTR_ERR(vcpu);
 		goto out;
 	}
+	vcpu->entered = false;
 	ret = nvmm_impl->vcpu_run(mach, vcpu);
 	/* Whatever the reason of the return, a stop request is consumed. */
 	WRITE_ONCE(vcpu->comm->stop, 0);

@@ -64,6 +64,7 @@ struct nvmm_cpu {
 	int mode;			/* enum nvmm_vcpu_mode */
 	int hcpu;			/* host CPU while IN_GUEST */
 	bool kick;			/* return to userland at once */
+	bool entered;			/* the guest ran in this run ioctl */
 };
 
 /* A guest-physical range backed by the owner's memory (gpa_map). */

@@ -51,9 +51,9 @@ static u64 *pt_table(u64 entry)
 	return phys_to_virt(entry & PT_ADDR_MASK);
 }
 
-static int pt_cache_fill(struct nvmm_pt_cache *cache)
+static int pt_cache_fill(struct nvmm_pt_cache *cache, unsigned int want)
 {
-	while (cache->n < PT_CACHE_PAGES) {
+	while (cache->n < want) {
 		struct page *page = nvmm_alloc_page();
 
 		if (!page)
@@ -97,6 +97,26 @@ static u64 *pt_walk(struct nvmm_mmu *mmu, u64 gpa,
 		table = pt_table(e);
 	}
 	return &table[pt_index(gpa, 1)];
+}
+
+/*
+ * How many tables a fault at gpa would add. Without mmu->lock: tables are
+ * only added while the machine lives (freed with it), so this is an upper
+ * bound of what pt_walk() will take from the cache.
+ */
+static unsigned int pt_missing(struct nvmm_mmu *mmu, u64 gpa)
+{
+	u64 *table = page_address(mmu->root);
+	unsigned int level;
+
+	for (level = mmu->ops->levels; level > 1; level--) {
+		u64 e = READ_ONCE(table[pt_index(gpa, level)]);
+
+		if (!(e & mmu->ops->present))
+			return level - 1;
+		table = pt_table(e);
+	}
+	return 0;
 }
 
 /* Bytes of guest-physical space one entry of a level covers. */
@@ -369,7 +389,8 @@ again:
 		goto out;
 	}
 
-	ret = pt_cache_fill(&cache);
+	/* Most faults land next to an earlier one: no table to add. */
+	ret = pt_cache_fill(&cache, pt_missing(mmu, gpa));
 	if (ret)
 		goto out;
 
@@ -396,6 +417,15 @@ again:
 		goto again;
 	}
 	leaf = pt_walk(mmu, gpa, &cache);
+	if (unlikely(!leaf)) {
+		/* Cannot happen (see pt_missing()); be safe anyway. */
+		spin_unlock(&mmu->lock);
+		put_page(page);
+		ret = pt_cache_fill(&cache, PT_CACHE_PAGES);
+		if (ret)
+			goto out;
+		goto again;
+	}
 	if (!(READ_ONCE(*leaf) & mmu->ops->present))
 		atomic_long_inc(&nvmm_stats.guest_pages);
 	WRITE_ONCE(*leaf, mmu->ops->leaf(page_to_phys(page), prot));

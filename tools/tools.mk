@@ -8,3 +8,6 @@ $(B)/bin/nvmmctl: tools/nvmmctl/nvmmctl.c $(LIB_HDRS) $(B)/lib/$(LIB_SONAME).0
 	$(CC) $(USER_CFLAGS) -o $@ $< $(TOOL_LDFLAGS) -lvmm
 
 tools: $(B)/bin/nvmmctl
+
+include tools/nvmm-run/nvmm-run.mk
+include tools/demo-guest/demo.mk
