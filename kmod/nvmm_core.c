@@ -254,12 +254,14 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu)
  * With IRQs off, right before entering the guest: returns true, with the
  * reason in *reason, if the VCPU must go back to userland instead.
  *
- * Work the host wants done before guest mode is handled here as KVM does:
- * a reschedule is done in place (the guest FPU state follows the task), a
- * signal returns to userland at once. TIF_NOTIFY_RESUME (rseq after every
- * preemption, task work) is done on the way back to userland: it returns
- * there only once the guest ran in this ioctl, or a traced or preempted
- * VMM would never get past its first entry.
+ * Work the host wants done before guest mode: a reschedule is done in
+ * place (the guest FPU state follows the task), a signal returns to
+ * userland at once. TIF_NOTIFY_RESUME (rseq after every preemption, task
+ * work) can only be done on the way back to userland, as modules cannot
+ * call what does it: it waits for the next exit to userland, which comes
+ * with the guest's next I/O in most cases, but at most a jiffy or two.
+ * Returning for it at once would cost a system call after most
+ * preemptions, and a traced VMM would never get into its guest.
  */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 {
@@ -294,10 +296,11 @@ again:
 			local_irq_disable();
 			goto again;
 		}
-		if (vcpu->entered)
+		if (!vcpu->resume_since)
+			vcpu->resume_since = jiffies | 1;
+		else if (time_after(jiffies, vcpu->resume_since + 1))
 			goto out;
 	}
-	vcpu->entered = true;
 	return false;
 
 out:
@@ -322,7 +325,7 @@ static int nvmm_vcpu_run(struct nvmm_owner *owner,
 		ret = PTR_ERR(vcpu);
 		goto out;
 	}
-	vcpu->entered = false;
+	vcpu->resume_since = 0;
 	ret = nvmm_impl->vcpu_run(mach, vcpu);
 	/* Whatever the reason of the return, a stop request is consumed. */
 	WRITE_ONCE(vcpu->comm->stop, 0);

@@ -28,6 +28,8 @@
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
 #include <linux/percpu.h>
+#include <linux/thread_info.h>
+#include <asm/fpu/api.h>
 
 #include <nvmm/nvmm_dev.h>
 
@@ -64,7 +66,7 @@ struct nvmm_cpu {
 	int mode;			/* enum nvmm_vcpu_mode */
 	int hcpu;			/* host CPU while IN_GUEST */
 	bool kick;			/* return to userland at once */
-	bool entered;			/* the guest ran in this run ioctl */
+	unsigned long resume_since;	/* jiffies | 1: resume work waits */
 };
 
 /* A guest-physical range backed by the owner's memory (gpa_map). */
@@ -206,9 +208,21 @@ void nvmm_mmu_flush_remote(struct nvmm_machine *mach);
 void nvmm_vcpu_kick(struct nvmm_cpu *vcpu);
 
 /*
+ * Right before entering the guest, IRQs off, after fpu_swap_kvm_fpstate():
+ * if the task slept or was preempted since, another task's registers may
+ * be in the FPU; load the guest's (the task's current fpstate) again. Or
+ * the guest would run with them, and its own state would be lost.
+ */
+static inline void nvmm_vcpu_fpu_load(void)
+{
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+}
+
+/*
  * Before entering the guest, with IRQs off: mark the VCPU in guest mode
- * and check whether it must return to userland instead (signal, resched,
- * stop, kick). Returns false to enter, or true with the exit reason to
+ * and check whether it must return to userland instead (signal, stop,
+ * kick; a reschedule is done in place). Returns false to enter, or true with the exit reason to
  * return with in *reason (which may be NVMM_VCPU_EXIT_NONE).
  */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason);

@@ -608,6 +608,7 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 			return false;
 		}
 	}
+	nvmm_vcpu_fpu_load();
 
 	/*
 	 * The reboot notifier turns SVM off on every CPU by IPI: with IRQs off
