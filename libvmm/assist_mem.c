@@ -63,6 +63,24 @@ static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
 			x86_gmem_read(c, &g, &val);
 			x86_reg_set(c->gprs, &insn->dst, val);
 		}
+	} else if (insn->op <= X86_OP_CMP) {
+		/* ADD OR ADC SBB AND SUB XOR CMP: E,G E,I G,E. */
+		uint64_t *fl = &c->gprs[NVMM_X64_GPR_RFLAGS], r;
+
+		x86_gmem_read(c, &g, &val);
+		if (dst_mem) {
+			r = x86_alu(insn->op, val, insn->src.kind ==
+				    X86_OPND_REG ? x86_reg_get(c->gprs,
+							       &insn->src) :
+				    insn->imm, size, fl);
+			if (insn->op != X86_OP_CMP)
+				x86_gmem_write(c, &g, &r);
+		} else {
+			r = x86_alu(insn->op, x86_reg_get(c->gprs, &insn->dst),
+				    val, size, fl);
+			if (insn->op != X86_OP_CMP)
+				x86_reg_set(c->gprs, &insn->dst, r);
+		}
 	} else {
 		if (memacc & X86_MEM_R)
 			x86_gmem_read(c, &g, &val);
@@ -74,7 +92,8 @@ static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
 	return 0;
 }
 
-static int assist_mem_string(struct x86_ctx *c, const struct x86_insn *insn)
+static __attribute__((noinline)) int assist_mem_string(struct x86_ctx *c,
+						     const struct x86_insn *insn)
 {
 	const unsigned int size = insn->opsize, op = insn->op;
 	const uint64_t admask = x86_size_mask(insn->adsize);

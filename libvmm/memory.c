@@ -103,36 +103,8 @@ static int vmm_range_ok(uint64_t start, size_t size)
 	return 1;
 }
 
-/*
- * The assists look up a few areas per call (the operands, the page tables,
- * the code), mostly the same ones from call to call. Each thread keeps the
- * last few results, an area or a hole between areas, tagged with the
- * machine's sequence number: a copy is used only while that number has not
- * moved, that is while the areas are what they were when it was made.
- */
-#define VMM_AREA_CACHE 4
-
-struct vmm_area_hit {
-	const struct vmm_areas *areas;
-	uint64_t seq;
-	gpaddr_t first, last;	/* the range the result holds for */
-	int found;
-	struct vmm_area a;
-};
-
-static __thread struct {
-	struct vmm_area_hit e[VMM_AREA_CACHE];
-	unsigned int next;
-	unsigned int last;	/* the last one used: tried first */
-} vmm_area_cache __attribute__((tls_model("initial-exec")));
-
-static inline bool vmm_area_hit(const struct vmm_area_hit *h,
-				const struct vmm_areas *areas, uint64_t seq,
-				gpaddr_t gpa)
-{
-	return h->areas == areas && h->seq == seq && gpa >= h->first &&
-	       gpa <= h->last;
-}
+__thread struct vmm_area_cache vmm_area_cache
+	__attribute__((tls_model("initial-exec")));
 
 /* Another thread changed the areas: they are reread under the lock. */
 static void vmm_areas_changed(struct vmm_areas *areas)
@@ -141,12 +113,12 @@ static void vmm_areas_changed(struct vmm_areas *areas)
 }
 
 /* Not in this thread's copies: look it up under the lock, keep a copy. */
-static __attribute__((noinline)) int vmm_area_lookup(struct vmm_areas *areas,
-						     gpaddr_t gpa,
-						     struct vmm_area *out)
+static __attribute__((noinline)) const struct vmm_area *
+vmm_area_lookup(struct vmm_areas *areas, gpaddr_t gpa)
 {
 	unsigned int k = vmm_area_cache.next++ % VMM_AREA_CACHE;
 	struct vmm_area_hit *h = &vmm_area_cache.e[k];
+	gpaddr_t last;
 	size_t i;
 
 	vmm_area_cache.last = k;
@@ -154,45 +126,47 @@ static __attribute__((noinline)) int vmm_area_lookup(struct vmm_areas *areas,
 	i = vmm_gpa_lower(areas, gpa);
 	h->areas = areas;
 	h->seq = areas->seq;
-	h->found = i < areas->ngpa && areas->gpa[i].gpa <= gpa;
-	if (h->found) {
+	if (i < areas->ngpa && areas->gpa[i].gpa <= gpa) {
 		h->a = areas->gpa[i];
+		h->res = &h->a;
 		h->first = h->a.gpa;
-		h->last = h->a.gpa + h->a.size - 1;
+		last = h->a.gpa + h->a.size - 1;
 	} else {
+		h->res = NULL;
 		h->first = i > 0 ? areas->gpa[i - 1].gpa +
 				   areas->gpa[i - 1].size : 0;
-		h->last = i < areas->ngpa ? areas->gpa[i].gpa - 1 : ~0ULL;
+		last = i < areas->ngpa ? areas->gpa[i].gpa - 1 : ~0ULL;
 	}
+	h->span = last - h->first;
 	pthread_rwlock_unlock(&areas->lock);
-	if (!h->found)
-		return -1;
-	*out = h->a;
-	return 0;
+	return h->res;
+}
+
+const struct vmm_area *vmm_area_get_slow(struct vmm_areas *areas,
+					 uint64_t seq, gpaddr_t gpa)
+{
+	const struct vmm_area_hit *h;
+	unsigned int k;
+
+	for (k = 0; k < VMM_AREA_CACHE; k++) {
+		h = &vmm_area_cache.e[k];
+		if (h->seq == seq && h->areas == areas &&
+		    gpa - h->first <= h->span) {
+			vmm_area_cache.last = k;
+			return h->res;
+		}
+	}
+	return vmm_area_lookup(areas, gpa);
 }
 
 int vmm_area_find(struct nvmm_machine *mach, gpaddr_t gpa,
 		  struct vmm_area *out)
 {
-	struct vmm_areas *areas = mach->areas;
-	uint64_t seq = __atomic_load_n(&areas->seq, __ATOMIC_ACQUIRE);
-	struct vmm_area_hit *h;
-	unsigned int k;
+	const struct vmm_area *a = vmm_area_get(mach, gpa);
 
-	h = &vmm_area_cache.e[vmm_area_cache.last];
-	if (!vmm_area_hit(h, areas, seq, gpa)) {
-		for (k = 0; k < VMM_AREA_CACHE; k++) {
-			h = &vmm_area_cache.e[k];
-			if (vmm_area_hit(h, areas, seq, gpa))
-				break;
-		}
-		if (k == VMM_AREA_CACHE)
-			return vmm_area_lookup(areas, gpa, out);
-		vmm_area_cache.last = k;
-	}
-	if (!h->found)
+	if (a == NULL)
 		return -1;
-	*out = h->a;
+	*out = *a;
 	return 0;
 }
 

@@ -59,6 +59,54 @@ void vmm_areas_free(struct vmm_areas *areas);
 int vmm_area_find(struct nvmm_machine *mach, gpaddr_t gpa,
 		  struct vmm_area *out);
 
+/*
+ * The assists look up a few areas per call (the operands, the page tables,
+ * the code), mostly the same ones from call to call. Each thread keeps the
+ * last few results, an area or a hole between areas, tagged with the
+ * machine's sequence number: a copy is used only while that number has not
+ * moved, that is while the areas are what they were when it was made.
+ */
+#define VMM_AREA_CACHE 4
+
+struct vmm_area_hit {
+	const struct vmm_areas *areas;
+	uint64_t seq;
+	gpaddr_t first;		/* the range the result holds for: */
+	uint64_t span;		/* [first, first + span] */
+	const struct vmm_area *res;	/* &a, or NULL for a hole */
+	struct vmm_area a;
+};
+
+struct vmm_area_cache {
+	struct vmm_area_hit e[VMM_AREA_CACHE];
+	unsigned int next;
+	unsigned int last;	/* the last one used: tried first */
+};
+
+extern __thread struct vmm_area_cache vmm_area_cache
+	__attribute__((tls_model("initial-exec")));
+
+const struct vmm_area *vmm_area_get_slow(struct vmm_areas *areas,
+					 uint64_t seq, gpaddr_t gpa);
+
+/*
+ * The same without the copy: the area holding gpa, or NULL. The result
+ * points into this thread's cache and is valid until its next lookup
+ * (vmm_area_get or vmm_area_find).
+ */
+static inline const struct vmm_area *vmm_area_get(struct nvmm_machine *mach,
+						  gpaddr_t gpa)
+{
+	struct vmm_areas *areas = mach->areas;
+	uint64_t seq = __atomic_load_n(&areas->seq, __ATOMIC_ACQUIRE);
+	const struct vmm_area_hit *h = &vmm_area_cache.e[vmm_area_cache.last];
+
+	if (__builtin_expect(h->seq == seq && h->areas == areas &&
+			     gpa - h->first <= h->span, 1))
+		return h->res;
+	return vmm_area_get_slow(areas, seq, gpa);
+}
+
 static inline struct nvmm_comm_page *vmm_comm(struct nvmm_machine *mach,
 					      struct nvmm_vcpu *vcpu)
 {

@@ -44,6 +44,7 @@ enum x86_spec {
 #define D_I64	0x08	/* invalid in 64-bit mode */
 #define D_O64	0x10	/* valid in 64-bit mode only */
 #define D_CC	0x20	/* condition code in the opcode's low nibble */
+#define D_FAST	0x40	/* one-byte map: x86_decode_fast() takes it */
 
 struct x86_desc {
 	uint8_t op;
@@ -55,8 +56,29 @@ struct x86_desc {
 
 enum { G1, G1S, G3, GINC, G11, G8, NGROUPS };
 
-#define OP(o, d, s, f)	{ X86_OP_##o, S_##d, S_##s, (f), 0 }
-#define GRP(g, f)	{ X86_OP_INVALID, S_NONE, S_NONE, D_GRP | D_MODRM | (f), g }
+/*
+ * The forms x86_decode_fast() decodes: the ModRM operand (E) as the
+ * destination with the register (G), an immediate of the operand size, a
+ * sign-extended imm8 or nothing as source; or G as destination and E as
+ * source. With a ModRM byte, valid in 32 and 64-bit code.
+ */
+#define FAST_OPNDS(d, s)						\
+	((S_##d == S_E && (S_##s == S_G || S_##s == S_I ||		\
+			   S_##s == S_IBS || S_##s == S_NONE)) ||	\
+	 (S_##d == S_G && S_##s == S_E))
+#define FAST_FLAGS(f)							\
+	(((f) & (D_MODRM | D_I64 | D_O64 | D_CC)) == D_MODRM)
+
+#define OP(o, d, s, f)							\
+	{ X86_OP_##o, S_##d, S_##s,					\
+	  (f) | (FAST_OPNDS(d, s) && FAST_FLAGS(f) ? D_FAST : 0), 0 }
+#define GRP(g, f)							\
+	{ X86_OP_INVALID, S_NONE, S_NONE,				\
+	  D_GRP | D_MODRM | (f) |					\
+	  (FAST_FLAGS(D_MODRM | (f)) ? D_FAST : 0), g }
+/* A group member: ModRM is the group opcode's. */
+#define GOP(o, d, s)							\
+	{ X86_OP_##o, S_##d, S_##s, FAST_OPNDS(d, s) ? D_FAST : 0, 0 }
 
 /* The six classic forms of the eight ALU operations. */
 #define ALU(base, o)							\
@@ -142,30 +164,30 @@ static const struct x86_desc x86_map0f[256] = {
 /* Indexed by ModRM.reg; the group opcode's flags are added. */
 static const struct x86_desc x86_groups[NGROUPS][8] = {
 	[G1] = {
-		OP(ADD, E, I, 0), OP(OR, E, I, 0), OP(ADC, E, I, 0),
-		OP(SBB, E, I, 0), OP(AND, E, I, 0), OP(SUB, E, I, 0),
-		OP(XOR, E, I, 0), OP(CMP, E, I, 0),
+		GOP(ADD, E, I), GOP(OR, E, I), GOP(ADC, E, I),
+		GOP(SBB, E, I), GOP(AND, E, I), GOP(SUB, E, I),
+		GOP(XOR, E, I), GOP(CMP, E, I),
 	},
 	[G1S] = {
-		OP(ADD, E, IBS, 0), OP(OR, E, IBS, 0), OP(ADC, E, IBS, 0),
-		OP(SBB, E, IBS, 0), OP(AND, E, IBS, 0), OP(SUB, E, IBS, 0),
-		OP(XOR, E, IBS, 0), OP(CMP, E, IBS, 0),
+		GOP(ADD, E, IBS), GOP(OR, E, IBS), GOP(ADC, E, IBS),
+		GOP(SBB, E, IBS), GOP(AND, E, IBS), GOP(SUB, E, IBS),
+		GOP(XOR, E, IBS), GOP(CMP, E, IBS),
 	},
 	[G3] = {
-		OP(TEST, E, I, 0), OP(TEST, E, I, 0),
-		OP(NOT, E, NONE, 0), OP(NEG, E, NONE, 0),
+		GOP(TEST, E, I), GOP(TEST, E, I),
+		GOP(NOT, E, NONE), GOP(NEG, E, NONE),
 		/* MUL, IMUL, DIV, IDIV: not emulated */
 	},
 	[GINC] = {
-		OP(INC, E, NONE, 0), OP(DEC, E, NONE, 0),
+		GOP(INC, E, NONE), GOP(DEC, E, NONE),
 		/* FF /2-/6: CALL, JMP, PUSH: not emulated */
 	},
 	[G11] = {
-		OP(MOV, E, I, 0),
+		GOP(MOV, E, I),
 	},
 	[G8] = {
-		[4] = OP(BT, E, IB, 0), [5] = OP(BTS, E, IB, 0),
-		[6] = OP(BTR, E, IB, 0), [7] = OP(BTC, E, IB, 0),
+		[4] = GOP(BT, E, IB), [5] = GOP(BTS, E, IB),
+		[6] = GOP(BTR, E, IB), [7] = GOP(BTC, E, IB),
 	},
 };
 
@@ -539,158 +561,189 @@ int x86_decode_generic(const uint8_t *bytes, size_t n,
 }
 
 /*
+ * The fast path's tables. Operand size by D_BYTE | REX.W | 66 (bit 0):
+ * byte, else 8 with REX.W, else 2 with 66, else 4.
+ */
+static const uint8_t x86_fast_size[16] = {
+	[0] = 4, [1] = 2, [8] = 8, [9] = 8,
+	[D_BYTE] = 1, [D_BYTE | 1] = 1, [D_BYTE | 8] = 1, [D_BYTE | 9] = 1,
+};
+
+/* Immediate bytes by source operand and operand size. */
+static const uint8_t x86_fast_ilen[S_IBS + 1][9] = {
+	[S_I] = { [1] = 1, [2] = 2, [4] = 4, [8] = 4 },
+	[S_IBS] = { [1] = 1, [2] = 1, [4] = 1, [8] = 1 },
+};
+
+/*
+ * ModRM in 32/64-bit addressing: the displacement's length (bits 0-2), a
+ * SIB byte follows (MR_SIB), no base register (MR_ABS: disp32 alone, or
+ * RIP-relative in 64-bit code), a register operand (MR_REG, mod 3).
+ */
+#define MR_SIB	0x08
+#define MR_ABS	0x10
+#define MR_REG	0x20
+#define MR(m)								\
+	((m) >= 0xC0 ? MR_REG :						\
+	 ((((m) & 7) == 4) ? MR_SIB : 0) |				\
+	 ((m) >= 0x80 ? 4 : (m) >= 0x40 ? 1 :				\
+	  ((m) & 7) == 5 ? (MR_ABS | 4) : 0))
+#define MR4(m)	MR(m), MR((m) + 1), MR((m) + 2), MR((m) + 3)
+#define MR16(m)	MR4(m), MR4((m) + 4), MR4((m) + 8), MR4((m) + 12)
+#define MR64(m)	MR16(m), MR16((m) + 16), MR16((m) + 32), MR16((m) + 48)
+static const uint8_t x86_modrm32[256] = {
+	MR64(0), MR64(64), MR64(128), MR64(192),
+};
+
+/*
  * The common case, decoded directly: 32- or 64-bit code, at most a 66 and
  * a REX prefix (in that order), a one-byte opcode with a ModRM memory
  * operand (MOV 88-8B and C6/C7, the ALU forms 00-3B and 80-83, TEST, XCHG,
- * F6/F7, FE/FF: the destination is E or G, the source E, G, I, Ib or
- * nothing). Returns false for anything else, and for anything that would
- * not decode: x86_decode_generic() then does it and says why. The result
- * is the generic decoder's, field for field (test_decode checks).
+ * F6/F7, FE/FF: D_FAST in the tables). Returns false for anything else,
+ * and for anything that would not decode: x86_decode_generic() then does
+ * it and says why. The result is the generic decoder's, field for field
+ * (test_decode checks).
  */
-static bool x86_decode_fast(const uint8_t *b, size_t n,
-			    enum x86_cpu_mode mode, struct x86_insn *insn)
+static inline __attribute__((always_inline)) bool
+x86_decode_fast(const uint8_t *b, size_t n, enum x86_cpu_mode mode,
+		struct x86_insn *insn)
 {
-	const unsigned int end = n < X86_MAX_INSN_LEN ? (unsigned int)n :
-				 X86_MAX_INSN_LEN;
 	const struct x86_desc *d;
-	unsigned int i = 0, rex = 0, flags, mod, rm, size, dlen, ilen, reg;
-	unsigned int npfx;
-	uint8_t op, modrm, src, scale = 1;
-	bool opsz = false, disp32 = false;
-	int8_t base, index = X86_EA_NONE;
-	int64_t disp = 0, imm = 0;
+	unsigned int i = 0, pfx = 0, rex = 0, flags, size, mr, reg, end;
+	uint8_t op, modrm;
+	uint32_t v32;
+	int16_t v16;
+	int8_t base;
+	bool high8;
 
-	if (mode == X86_MODE_16 || end < 2)
+	if (mode == X86_MODE_16 || n < 2)
 		return false;
+	end = n < X86_MAX_INSN_LEN ? (unsigned int)n : X86_MAX_INSN_LEN;
 	op = b[0];
 	if (op == 0x66) {
-		opsz = true;
+		pfx = 1;
 		op = b[++i];
 	}
-	if (mode == X86_MODE_64 && (op & 0xF0) == 0x40) {
+	if ((op & 0xF0) == 0x40 && mode == X86_MODE_64) {
 		rex = op;
-		if (i + 1 >= end)
+		pfx |= op & 8;
+		if (++i >= end)
 			return false;
-		op = b[++i];
+		op = b[i];
 	}
 	if (i + 2 > end)
 		return false;
 	d = &x86_map1[op];
 	flags = d->flags;
-	if ((flags & (D_MODRM | D_I64 | D_O64 | D_CC)) != D_MODRM)
-		return false;
 	modrm = b[i + 1];
-	mod = modrm >> 6;
-	rm = modrm & 7;
-	reg = (modrm >> 3) & 7;
-	if (mod == 3)
+	mr = x86_modrm32[modrm];
+	if (!(flags & D_FAST) || (mr & MR_REG))
 		return false;
+	reg = (modrm >> 3) & 7;
 	if (flags & D_GRP) {
 		d = &x86_groups[d->grp][reg];
-		if (d->op == X86_OP_INVALID)
+		if (!(d->flags & D_FAST))
 			return false;
 	}
-	src = d->src;
-	if ((d->dst != S_E && d->dst != S_G) || (src != S_E && src != S_G &&
-	    src != S_I && src != S_IBS && src != S_NONE))
-		return false;
-	size = (flags & D_BYTE) ? 1 : (rex & 8) ? 8 : opsz ? 2 : 4;
-	ilen = src == S_I ? (size > 4 ? 4 : size) : src == S_IBS ? 1 : 0;
-	npfx = i;
-	i += 2;
+
+	/* From here on the record is filled in as the bytes are read. */
+	memset(insn, 0, sizeof(*insn));
+	insn->opcode = op;
+	insn->modrm = modrm;
+	insn->rex = (uint8_t)rex;
+	insn->nprefix = (uint8_t)i;
+	insn->has_modrm = true;
+	insn->op = d->op;
+	insn->adsize = mode == X86_MODE_64 ? 8 : 4;
+	size = x86_fast_size[(flags & D_BYTE) | pfx];
+	insn->opsize = (uint8_t)size;
+
+	/*
+	 * Operands: E is the memory operand (mod != 3); G is reg, AH-BH for
+	 * a byte operation with 4-7 and no REX (as set_reg() does it).
+	 */
+	high8 = size == 1 && rex == 0 && reg >= 4;
+	if (high8)
+		reg -= 4;
+	else
+		reg |= (rex & 4) << 1;
+	if (d->dst == S_E) {
+		insn->dst.kind = X86_OPND_MEM;
+		insn->dst.size = (uint8_t)size;
+		if (d->src == S_G) {
+			insn->src.kind = X86_OPND_REG;
+			insn->src.reg = (uint8_t)reg;
+			insn->src.high8 = high8;
+		} else if (d->src != S_NONE) {
+			insn->src.kind = X86_OPND_IMM;
+		}
+		if (d->src != S_NONE)
+			insn->src.size = (uint8_t)size;
+	} else {	/* G, E */
+		insn->dst.kind = X86_OPND_REG;
+		insn->dst.size = (uint8_t)size;
+		insn->dst.reg = (uint8_t)reg;
+		insn->dst.high8 = high8;
+		insn->src.kind = X86_OPND_MEM;
+		insn->src.size = (uint8_t)size;
+	}
 
 	/* The memory operand, as decode_ea32() does it. */
-	if (rm == 4) {
-		unsigned int sib, idx, sb;
+	i += 2;
+	insn->ea.index = X86_EA_NONE;
+	insn->ea.scale = 1;
+	if (!(mr & (MR_SIB | MR_ABS))) {
+		base = (int8_t)((modrm & 7) | ((rex & 1) << 3));
+	} else if (mr & MR_ABS) {
+		base = mode == X86_MODE_64 ? X86_EA_RIP : X86_EA_NONE;
+	} else {
+		unsigned int sib, idx;
 
 		if (i >= end)
 			return false;
 		sib = b[i++];
 		idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
-		sb = sib & 7;
-		scale = (uint8_t)(1u << (sib >> 6));
+		insn->ea.scale = (uint8_t)(1u << (sib >> 6));
 		if (idx != 4)
-			index = (int8_t)idx;
-		if (sb == 5 && mod == 0) {
+			insn->ea.index = (int8_t)idx;
+		if ((sib & 7) == 5 && (mr & 7) == 0) {
 			base = X86_EA_NONE;
-			disp32 = true;
+			mr |= 4;
 		} else {
-			base = (int8_t)(sb | ((rex & 1) << 3));
+			base = (int8_t)((sib & 7) | ((rex & 1) << 3));
 		}
-	} else if (rm == 5 && mod == 0) {
-		base = mode == X86_MODE_64 ? X86_EA_RIP : X86_EA_NONE;
-		disp32 = true;
-	} else {
-		base = (int8_t)(rm | ((rex & 1) << 3));
 	}
-	dlen = mod == 1 ? 1 : (mod == 2 || disp32) ? 4 : 0;
-	if (i + dlen + ilen > end)
-		return false;
-	if (dlen == 1) {
-		disp = (int8_t)b[i];
-	} else if (dlen == 4) {
-		int32_t v;
-
-		memcpy(&v, b + i, 4);
-		disp = v;
-	}
-	i += dlen;
-	if (ilen == 1) {
-		imm = (int8_t)b[i];
-	} else if (ilen == 2) {
-		int16_t v;
-
-		memcpy(&v, b + i, 2);
-		imm = v;
-	} else if (ilen == 4) {
-		int32_t v;
-
-		memcpy(&v, b + i, 4);
-		imm = v;
-	}
-
-	memset(insn, 0, sizeof(*insn));
-	insn->len = (uint8_t)(i + ilen);
-	insn->op = d->op;
-	insn->opsize = (uint8_t)size;
-	insn->adsize = mode == X86_MODE_64 ? 8 : 4;
-	insn->has_modrm = true;
-	insn->opcode = op;
-	insn->modrm = modrm;
-	insn->rex = (uint8_t)rex;
-	insn->nprefix = (uint8_t)npfx;
 	insn->ea.base = base;
-	insn->ea.index = index;
-	insn->ea.scale = scale;
-	insn->ea.disp = disp;
 	insn->ea.seg = (base == NVMM_X64_GPR_RSP || base == NVMM_X64_GPR_RBP) ?
 		NVMM_X64_SEG_SS : NVMM_X64_SEG_DS;
-	insn->imm = (uint64_t)imm;
+	if (mr & 5) {
+		if (i + (mr & 7) > end)
+			return false;
+		if (mr & 1) {
+			insn->ea.disp = (int8_t)b[i++];
+		} else {
+			memcpy(&v32, b + i, 4);
+			insn->ea.disp = (int32_t)v32;
+			i += 4;
+		}
+	}
+	if (d->src == S_I || d->src == S_IBS) {
+		unsigned int k = x86_fast_ilen[d->src][size];
 
-	/* Operands: E is the memory operand (mod != 3). */
-	reg |= (rex & 4) << 1;
-	if (d->dst == S_E) {
-		insn->dst.kind = X86_OPND_MEM;
-		insn->dst.size = (uint8_t)size;
-	} else {	/* S_G */
-		set_reg(&insn->dst, reg, size, (uint8_t)rex);
+		if (i + k > end)
+			return false;
+		if (k == 4) {
+			memcpy(&v32, b + i, 4);
+			insn->imm = (uint64_t)(int64_t)(int32_t)v32;
+		} else if (k == 2) {
+			memcpy(&v16, b + i, 2);
+			insn->imm = (uint64_t)(int64_t)v16;
+		} else {
+			insn->imm = (uint64_t)(int64_t)(int8_t)b[i];
+		}
+		i += k;
 	}
-	switch (src) {
-	case S_E:
-		insn->src.kind = X86_OPND_MEM;
-		insn->src.size = (uint8_t)size;
-		break;
-	case S_G:
-		set_reg(&insn->src, reg, size, (uint8_t)rex);
-		break;
-	case S_I:
-	case S_IBS:
-		insn->src.kind = X86_OPND_IMM;
-		insn->src.size = (uint8_t)size;
-		break;
-	default:	/* S_NONE */
-		break;
-	}
+	insn->len = (uint8_t)i;
 	return true;
 }
 

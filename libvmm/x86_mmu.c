@@ -20,14 +20,10 @@
 
 unsigned int x86_mmu_maxphyaddr;
 
-static unsigned int x86_maxphy(void)
+static __attribute__((noinline)) unsigned int x86_maxphy_init(void)
 {
-	unsigned int a, b, c, d, m;
+	unsigned int a, b, c, d, m = 36;
 
-	m = __atomic_load_n(&x86_mmu_maxphyaddr, __ATOMIC_RELAXED);
-	if (m != 0)
-		return m;
-	m = 36;
 	if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000008 &&
 	    __get_cpuid(0x80000008, &a, &b, &c, &d))
 		m = a & 0xFF;
@@ -35,6 +31,14 @@ static unsigned int x86_maxphy(void)
 		m = 52;
 	__atomic_store_n(&x86_mmu_maxphyaddr, m, __ATOMIC_RELAXED);
 	return m;
+}
+
+static inline unsigned int x86_maxphy(void)
+{
+	unsigned int m = __atomic_load_n(&x86_mmu_maxphyaddr,
+					 __ATOMIC_RELAXED);
+
+	return m != 0 ? m : x86_maxphy_init();
 }
 
 /* Bits hi..lo (inclusive) set; empty when lo > hi. */
@@ -47,8 +51,9 @@ static inline uint64_t x86_bits(unsigned int hi, unsigned int lo)
 
 /* The RAM area the walk last read a table from (tables share one, mostly). */
 struct x86_pt_area {
-	bool ok;
-	struct vmm_area a;
+	uint64_t gpa;		/* [gpa, gpa + size): size 0 when none yet */
+	uint64_t size;
+	uintptr_t hva;
 };
 
 /* A page-table entry from guest RAM. */
@@ -59,14 +64,16 @@ static inline int x86_read_pte(struct nvmm_machine *mach,
 	const uint8_t *p;
 	uint32_t v32;
 
-	if (!pa->ok || gpa < pa->a.gpa ||
-	    gpa + size > pa->a.gpa + pa->a.size) {
-		pa->ok = vmm_area_find(mach, gpa, &pa->a) == 0 &&
-			 gpa + size <= pa->a.gpa + pa->a.size;
-		if (!pa->ok)
+	if (gpa - pa->gpa >= pa->size || pa->gpa + pa->size - gpa < size) {
+		const struct vmm_area *a = vmm_area_get(mach, gpa);
+
+		if (a == NULL || gpa + size > a->gpa + a->size)
 			return -1;
+		pa->gpa = a->gpa;
+		pa->size = a->size;
+		pa->hva = a->hva;
 	}
-	p = (const uint8_t *)(pa->a.hva + (gpa - pa->a.gpa));
+	p = (const uint8_t *)(pa->hva + (gpa - pa->gpa));
 	if (size == 4) {
 		memcpy(&v32, p, 4);
 		*pte = v32;
@@ -94,7 +101,7 @@ int x86_mmu_walk_generic(struct nvmm_machine *mach,
 	bool user, rw = true, us = true, xd = false, fault;
 	unsigned int levels, level, shift;
 	uint64_t table, pte = 0, rsvd, pa, cpl;
-	struct x86_pt_area pta = { .ok = false };
+	struct x86_pt_area pta = { 0, 0, 0 };
 	enum x86_paging pg;
 
 	*pferr = 0;
@@ -258,7 +265,7 @@ static int x86_walk_long(struct nvmm_machine *mach,
 	const uint64_t top = la >> (la57 ? 56 : 47);
 	const bool user = (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM) ||
 			  st->segs[NVMM_X64_SEG_SS].attrib.dpl == 3;
-	struct x86_pt_area pta = { .ok = false };
+	struct x86_pt_area pta = { 0, 0, 0 };
 	uint64_t table, pte, rsvd, rsvd0, pmask, bits = 6, xd = 0;
 	unsigned int level = la57 ? 5 : 4, shift;
 	bool large, rw, us, fault;
@@ -365,25 +372,8 @@ VMM_EXPORT int nvmm_gva_to_gpa(struct nvmm_machine *mach,
 /* -------------------------------------------------------------------------- */
 /* Guest memory operands. */
 
-/* RAM with the needed permission: direct; anything else: the callback. */
-static inline void x86_classify(struct x86_ctx *c, struct x86_span *sp,
-			 unsigned int memacc)
-{
-	struct vmm_area a;
-	nvmm_prot_t need = 0;
-
-	sp->hva = NULL;
-	if (vmm_area_find(c->mach, sp->gpa, &a) == -1 ||
-	    sp->gpa + sp->len > a.gpa + a.size)
-		return;
-	if (memacc & X86_MEM_R)
-		need |= NVMM_PROT_READ;
-	if (memacc & X86_MEM_W)
-		need |= NVMM_PROT_WRITE;
-	if ((a.prot & need) != need)
-		return;
-	sp->hva = (uint8_t *)(a.hva + (sp->gpa - a.gpa));
-}
+_Static_assert(X86_MEM_R == NVMM_PROT_READ && X86_MEM_W == NVMM_PROT_WRITE,
+	       "x86_ram() takes X86_MEM_* for NVMM_PROT_*");
 
 /* The guest-physical address of the operand's part at pla. */
 static int x86_gmem_translate(struct x86_ctx *c, uint64_t pla,
@@ -405,8 +395,8 @@ static int x86_gmem_translate(struct x86_ctx *c, uint64_t pla,
 	return 0;
 }
 
-int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
-		 unsigned int memacc, uint64_t hint, struct x86_gmem *g)
+int x86_gmem_map_walk(struct x86_ctx *c, uint64_t la, unsigned int size,
+		      unsigned int memacc, struct x86_gmem *g)
 {
 	unsigned int first = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
 	unsigned int i;
@@ -414,30 +404,15 @@ int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
 	if (c->mode != X86_MODE_64)
 		la &= 0xFFFFFFFFULL;
 	if (size <= first) {
-		/* In one page: the exit's address if it is that byte's. */
-		struct x86_span *sp = &g->s[0];
-
 		g->n = 1;
-		sp->len = size;
+		g->s[0].len = size;
 		g->s[1].len = 0;
-		if (hint != ~0ULL && (hint & X86_PAGE_MASK) ==
-		    (la & X86_PAGE_MASK) &&
-		    (c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG))
-			sp->gpa = hint;
-		else if (x86_gmem_translate(c, la, memacc, &sp->gpa) == -1)
-			return -1;
-		x86_classify(c, sp, memacc);
-		if (sp->hva == NULL && c->vcpu->cbs.mem == NULL) {
-			errno = EINVAL;
-			return -1;
-		}
-		return 0;
+	} else {
+		g->n = 2;
+		g->s[0].len = first;
+		g->s[1].len = size - first;
 	}
-
-	g->n = 2;
-	g->s[0].len = first;
-	g->s[1].len = size - first;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < g->n; i++) {
 		struct x86_span *sp = &g->s[i];
 		uint64_t pla = (i == 0) ? la : la + first;
 
@@ -445,7 +420,7 @@ int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
 			pla &= 0xFFFFFFFFULL;
 		if (x86_gmem_translate(c, pla, memacc, &sp->gpa) == -1)
 			return -1;
-		x86_classify(c, sp, memacc);
+		sp->hva = x86_ram(c, sp->gpa, sp->len, memacc);
 		if (sp->hva == NULL && c->vcpu->cbs.mem == NULL) {
 			errno = EINVAL;
 			return -1;
@@ -454,37 +429,37 @@ int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
 	return 0;
 }
 
-/* An operand part of 3, 5, 6 or 7 bytes: 4, 2 and 1-byte calls. */
-static __attribute__((noinline)) void x86_mmio_split(struct nvmm_mem *mem,
-						     void (*cb)(struct nvmm_mem *),
-						     unsigned int len)
+void x86_mmio_split(struct nvmm_mem *mem, unsigned int len)
 {
+	void (*cb)(struct nvmm_mem *) = mem->vcpu->cbs.mem;
+	uint64_t gpa = mem->gpa;
+	uint8_t *data = mem->data;
+	const bool write = mem->write;
+
 	while (len > 0) {
 		unsigned int k = len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
 
+		mem->gpa = gpa;
+		mem->data = data;
+		mem->write = write;
 		mem->size = k;
 		cb(mem);
-		mem->gpa += k;
-		mem->data += k;
+		gpa += k;
+		data += k;
 		len -= k;
 	}
 }
 
-void x86_mmio(struct x86_ctx *c, uint64_t gpa, uint8_t *buf,
-	      unsigned int len, bool write)
+void x86_gmem_rw2(struct x86_ctx *c, const struct x86_gmem *g, void *buf,
+		  bool write)
 {
-	struct nvmm_mem mem;
+	unsigned int i, off = 0;
 
-	mem.mach = c->mach;
-	mem.vcpu = c->vcpu;
-	mem.write = write;
-	mem.gpa = gpa;
-	mem.data = buf;
-	mem.size = len;
-	if ((len & (len - 1)) == 0 && len <= 8)
-		c->vcpu->cbs.mem(&mem);
-	else
-		x86_mmio_split(&mem, c->vcpu->cbs.mem, len);
+	for (i = 0; i < g->n; i++) {
+		x86_span_rw(c, g->s[i].gpa, g->s[i].hva, (uint8_t *)buf + off,
+			    g->s[i].len, write);
+		off += g->s[i].len;
+	}
 }
 
 /* -------------------------------------------------------------------------- */
@@ -525,7 +500,7 @@ int x86_strop_map(struct x86_ctx *c, struct x86_strop *o, uint64_t la,
 		if (down)
 			lo = la - (n - 1) * size;
 	}
-	if (x86_gmem_map(c, lo, (unsigned int)span, memacc, ~0ULL, &o->g) == -1)
+	if (x86_gmem_map_walk(c, lo, (unsigned int)span, memacc, &o->g) == -1)
 		return -1;
 	o->gpa0 = o->g.s[0].gpa + (la - lo);
 	o->hva0 = o->g.s[0].hva ? o->g.s[0].hva + (la - lo) : NULL;
@@ -557,7 +532,7 @@ int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf)
 {
 	uint64_t rip = c->st->gprs[NVMM_X64_GPR_RIP], la, gpa;
 	unsigned int n = 0, k;
-	struct vmm_area a;
+	const struct vmm_area *a;
 	nvmm_prot_t prot;
 	uint32_t pferr;
 
@@ -570,21 +545,21 @@ int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf)
 		if (x86_mmu_walk(c->mach, c->st, la,
 				 X86_ACC_CHECK | X86_ACC_EXEC, &gpa, &prot,
 				 &pferr) == -1 ||
-		    vmm_area_find(c->mach, gpa, &a) == -1 ||
-		    !(a.prot & (NVMM_PROT_READ | NVMM_PROT_EXEC)))
+		    (a = vmm_area_get(c->mach, gpa)) == NULL ||
+		    !(a->prot & (NVMM_PROT_READ | NVMM_PROT_EXEC)))
 			break;
 		k = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
 		if (k > X86_MAX_INSN_LEN - n)
 			k = X86_MAX_INSN_LEN - n;
 		if (k == X86_MAX_INSN_LEN) {	/* usually: two loads */
-			const uint8_t *p = (const uint8_t *)(a.hva +
-							     (gpa - a.gpa));
+			const uint8_t *p = (const uint8_t *)(a->hva +
+							     (gpa - a->gpa));
 
 			memcpy(buf, p, 8);
 			memcpy(buf + 7, p + 7, 8);
 		} else {
-			memcpy(buf + n, (const uint8_t *)(a.hva +
-							  (gpa - a.gpa)), k);
+			memcpy(buf + n, (const uint8_t *)(a->hva +
+							  (gpa - a->gpa)), k);
 		}
 		n += k;
 		la += k;

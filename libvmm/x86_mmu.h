@@ -128,22 +128,81 @@ struct x86_gmem {
 };
 
 /*
+ * The host address of [gpa, gpa + len) when it is in one RAM area whose
+ * protection allows the accesses memacc (X86_MEM_R/W); NULL when it must
+ * go through the mem callback (MMIO, or e.g. a write to ROM).
+ */
+static inline uint8_t *x86_ram(struct x86_ctx *c, uint64_t gpa,
+			       unsigned int len, unsigned int memacc)
+{
+	const struct vmm_area *a = vmm_area_get(c->mach, gpa);
+
+	/* X86_MEM_R/W are NVMM_PROT_READ/WRITE (x86_mmu.c checks). */
+	if (a == NULL || a->gpa + a->size - gpa < len ||
+	    (a->prot & memacc) != memacc)
+		return NULL;
+	return (uint8_t *)(a->hva + (gpa - a->gpa));
+}
+
+/* x86_gmem_map() without a hint: every page translated. */
+int x86_gmem_map_walk(struct x86_ctx *c, uint64_t la, unsigned int size,
+		      unsigned int memacc, struct x86_gmem *g);
+
+/*
  * Translate and classify the operand [la, la + size) for the accesses
  * X86_MEM_R/W (x86_emul.h). hint is a guest-physical address known to be
  * where la's byte is (the exit's), or ~0 when none. Fails with EFAULT
  * (translation) or EINVAL (the mem callback is needed and NULL); nothing
  * has been accessed then.
  */
-int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
-		 unsigned int memacc, uint64_t hint, struct x86_gmem *g);
+static inline int x86_gmem_map(struct x86_ctx *c, uint64_t la,
+			       unsigned int size, unsigned int memacc,
+			       uint64_t hint, struct x86_gmem *g)
+{
+	/* In one page: the exit's address if it is that byte's. */
+	if ((la & X86_PAGE_MASK) + size <= X86_PAGE_SIZE &&
+	    ((hint ^ la) & X86_PAGE_MASK) == 0 && hint != ~0ULL &&
+	    (c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG)) {
+		g->n = 1;
+		g->s[0].len = size;
+		g->s[1].len = 0;
+		g->s[0].gpa = hint;
+		g->s[0].hva = x86_ram(c, hint, size, memacc);
+		if (g->s[0].hva == NULL && c->vcpu->cbs.mem == NULL) {
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
+	}
+	return x86_gmem_map_walk(c, la, size, memacc, g);
+}
+
+/* The mem callback for a part of 3, 5, 6 or 7 bytes: 4, 2 and 1 bytes. */
+void x86_mmio_split(struct nvmm_mem *mem, unsigned int len);
 
 /* len bytes at gpa through the mem callback: 8, 4, 2 or 1 at a time. */
-void x86_mmio(struct x86_ctx *c, uint64_t gpa, uint8_t *buf,
-	      unsigned int len, bool write);
+static inline __attribute__((always_inline)) void
+x86_mmio(struct x86_ctx *c, uint64_t gpa, uint8_t *buf, unsigned int len,
+	 bool write)
+{
+	struct nvmm_mem mem;
+
+	mem.mach = c->mach;
+	mem.vcpu = c->vcpu;
+	mem.gpa = gpa;
+	mem.write = write;
+	mem.size = len;
+	mem.data = buf;
+	if (__builtin_expect((len & (len - 1)) == 0 && len <= 8, 1))
+		c->vcpu->cbs.mem(&mem);
+	else
+		x86_mmio_split(&mem, len);
+}
 
 /* Access len bytes at gpa (within a span classified as hva). */
-static inline void x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva,
-			       void *buf, unsigned int len, bool write)
+static inline __attribute__((always_inline)) void
+x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva, void *buf,
+	    unsigned int len, bool write)
 {
 	if (hva == NULL) {
 		x86_mmio(c, gpa, (uint8_t *)buf, len, write);
@@ -184,23 +243,32 @@ static inline void x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva,
 	}
 }
 
+/* An operand in two pages: both parts. */
+void x86_gmem_rw2(struct x86_ctx *c, const struct x86_gmem *g, void *buf,
+		  bool write);
+
 /* Read or write the operand; buf holds its bytes in guest order. */
-static inline void x86_gmem_read(struct x86_ctx *c, const struct x86_gmem *g,
-				 void *buf)
+static inline __attribute__((always_inline)) void
+x86_gmem_rw(struct x86_ctx *c, const struct x86_gmem *g, void *buf,
+	    bool write)
 {
-	x86_span_rw(c, g->s[0].gpa, g->s[0].hva, buf, g->s[0].len, false);
-	if (g->n > 1)
-		x86_span_rw(c, g->s[1].gpa, g->s[1].hva,
-			    (uint8_t *)buf + g->s[0].len, g->s[1].len, false);
+	if (__builtin_expect(g->n == 1, 1))
+		x86_span_rw(c, g->s[0].gpa, g->s[0].hva, buf, g->s[0].len,
+			    write);
+	else
+		x86_gmem_rw2(c, g, buf, write);
 }
 
-static inline void x86_gmem_write(struct x86_ctx *c, const struct x86_gmem *g,
-				  void *buf)
+static inline __attribute__((always_inline)) void
+x86_gmem_read(struct x86_ctx *c, const struct x86_gmem *g, void *buf)
 {
-	x86_span_rw(c, g->s[0].gpa, g->s[0].hva, buf, g->s[0].len, true);
-	if (g->n > 1)
-		x86_span_rw(c, g->s[1].gpa, g->s[1].hva,
-			    (uint8_t *)buf + g->s[0].len, g->s[1].len, true);
+	x86_gmem_rw(c, g, buf, false);
+}
+
+static inline __attribute__((always_inline)) void
+x86_gmem_write(struct x86_ctx *c, const struct x86_gmem *g, void *buf)
+{
+	x86_gmem_rw(c, g, buf, true);
 }
 
 /*
