@@ -7,8 +7,9 @@
  * page tables), compute the operands' linear addresses, translate and
  * classify every byte of every memory operand (RAM with permission, or the
  * mem callback), and only then access anything. A failure before the first
- * access leaves the VCPU state untouched; the registers are emulated in a
- * copy that is committed (setstate GPRS, no system call) at the end.
+ * access leaves the VCPU state untouched. The registers are changed in
+ * place (the comm page's) once nothing can fail, and committed (what
+ * setstate GPRS does, without a system call) at the end.
  *
  * String instructions with REP do a batch of elements per call: as many as
  * stay within the current page of each operand, at most X86_REP_MAX, and
@@ -22,8 +23,8 @@
 #include "x86_mmu.h"
 
 /* Effective address of the ModRM/moffs operand, wrapped to the size. */
-static uint64_t x86_effective(const struct x86_ctx *c,
-			      const struct x86_insn *insn)
+static inline uint64_t x86_effective(const struct x86_ctx *c,
+				     const struct x86_insn *insn)
 {
 	const struct x86_ea *ea = &insn->ea;
 	uint64_t a = (uint64_t)ea->disp;
@@ -36,45 +37,59 @@ static uint64_t x86_effective(const struct x86_ctx *c,
 		a += c->gprs[ea->index] * ea->scale;
 	if (insn->op >= X86_OP_BT && insn->op <= X86_OP_BTC)
 		a += (uint64_t)x86_emul_bt_disp(insn, c->gprs);
-	return a & x86_size_mask(insn->adsize);
+	if (insn->adsize < 8)
+		a &= x86_size_mask(insn->adsize);
+	return a;
 }
 
-static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
-			  uint64_t hint)
+/* Do the instruction on its mapped memory operand g, then step RIP. */
+static void assist_mem_do(struct x86_ctx *c, const struct x86_insn *insn,
+			  const struct x86_gmem *g, unsigned int memacc)
+{
+	uint64_t val = 0;
+
+	if (memacc & X86_MEM_R)
+		x86_gmem_read(c, g, &val);
+	x86_emul_exec(insn, c->gprs, &val);
+	if (memacc & X86_MEM_W)
+		x86_gmem_write(c, g, &val);
+	x86_advance_rip(c, insn->len);
+}
+
+/*
+ * The same for an operand of 1, 2, 4 or 8 bytes in one part (hva, or the
+ * mem callback when NULL), with paths of their own for the common
+ * operations: MOV (no flags) and the eight ALU ones.
+ */
+static inline __attribute__((always_inline)) void
+assist_mem_do1(struct x86_ctx *c, const struct x86_insn *insn, uint64_t gpa,
+	       uint8_t *hva, unsigned int size, unsigned int memacc)
 {
 	const bool dst_mem = insn->dst.kind == X86_OPND_MEM;
-	const unsigned int memacc = x86_emul_mem_access(insn);
-	const unsigned int size = dst_mem ? insn->dst.size : insn->src.size;
-	struct x86_gmem g;
-	uint64_t la, val = 0;
+	uint64_t val = 0, r;
 
-	la = x86_linear(c, insn->ea.seg, x86_effective(c, insn),
-			insn->adsize);
-	if (x86_gmem_map(c, la, size, memacc, hint, &g) == -1)
-		return -1;
 	if (insn->op == X86_OP_MOV) {
-		/* The most common by far: no flags, one register or imm. */
 		if (dst_mem) {
 			val = insn->src.kind == X86_OPND_REG ?
 				x86_reg_get(c->gprs, &insn->src) :
 				insn->imm & x86_size_mask(size);
-			x86_gmem_write(c, &g, &val);
+			x86_part_rw(c, gpa, hva, &val, size, true);
 		} else {
-			x86_gmem_read(c, &g, &val);
+			x86_part_rw(c, gpa, hva, &val, size, false);
 			x86_reg_set(c->gprs, &insn->dst, val);
 		}
 	} else if (insn->op <= X86_OP_CMP) {
 		/* ADD OR ADC SBB AND SUB XOR CMP: E,G E,I G,E. */
-		uint64_t *fl = &c->gprs[NVMM_X64_GPR_RFLAGS], r;
+		uint64_t *fl = &c->gprs[NVMM_X64_GPR_RFLAGS];
 
-		x86_gmem_read(c, &g, &val);
+		x86_part_rw(c, gpa, hva, &val, size, false);
 		if (dst_mem) {
 			r = x86_alu(insn->op, val, insn->src.kind ==
 				    X86_OPND_REG ? x86_reg_get(c->gprs,
 							       &insn->src) :
 				    insn->imm, size, fl);
 			if (insn->op != X86_OP_CMP)
-				x86_gmem_write(c, &g, &r);
+				x86_part_rw(c, gpa, hva, &r, size, true);
 		} else {
 			r = x86_alu(insn->op, x86_reg_get(c->gprs, &insn->dst),
 				    val, size, fl);
@@ -82,13 +97,48 @@ static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
 				x86_reg_set(c->gprs, &insn->dst, r);
 		}
 	} else {
-		if (memacc & X86_MEM_R)
-			x86_gmem_read(c, &g, &val);
-		x86_emul_exec(insn, c->gprs, &val);
-		if (memacc & X86_MEM_W)
-			x86_gmem_write(c, &g, &val);
+		struct x86_gmem g = {
+			.s = { { gpa, hva, size }, { 0, NULL, 0 } }, .n = 1,
+		};
+
+		assist_mem_do(c, insn, &g, memacc);
+		return;
 	}
 	x86_advance_rip(c, insn->len);
+}
+
+static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
+			  uint64_t hint)
+{
+	const unsigned int memacc = x86_emul_mem_access(insn);
+	const unsigned int size = insn->dst.kind == X86_OPND_MEM ?
+				  insn->dst.size : insn->src.size;
+	struct x86_gmem g;
+	uint64_t la;
+	uint8_t *hva;
+
+	la = x86_seg_linear(c, insn->ea.seg, x86_effective(c, insn));
+	/*
+	 * In one page at the exit's address (its page offset is the
+	 * operand's): no page walk.
+	 */
+	if ((la & X86_PAGE_MASK) + size <= X86_PAGE_SIZE &&
+	    ((hint ^ la) & X86_PAGE_MASK) == 0 && hint != ~0ULL &&
+	    (c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG)) {
+		hva = x86_ram(c, hint, size, memacc);
+		if (hva == NULL && c->vcpu->cbs.mem == NULL) {
+			errno = EINVAL;
+			return -1;
+		}
+		assist_mem_do1(c, insn, hint, hva, size, memacc);
+		return 0;
+	}
+	if (x86_gmem_map(c, la, size, memacc, &g) == -1)
+		return -1;
+	if (g.n == 1)
+		assist_mem_do1(c, insn, g.s[0].gpa, g.s[0].hva, size, memacc);
+	else
+		assist_mem_do(c, insn, &g, memacc);
 	return 0;
 }
 

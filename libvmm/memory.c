@@ -103,8 +103,13 @@ static int vmm_range_ok(uint64_t start, size_t size)
 	return 1;
 }
 
+/* What a thread's cache points to before its first lookup: no match. */
+static const struct vmm_area_hit vmm_area_none;
+
 __thread struct vmm_area_cache vmm_area_cache
-	__attribute__((tls_model("initial-exec")));
+	__attribute__((tls_model("initial-exec"))) = {
+	.last = &vmm_area_none,
+};
 
 /* Another thread changed the areas: they are reread under the lock. */
 static void vmm_areas_changed(struct vmm_areas *areas)
@@ -121,7 +126,7 @@ vmm_area_lookup(struct vmm_areas *areas, gpaddr_t gpa)
 	gpaddr_t last;
 	size_t i;
 
-	vmm_area_cache.last = k;
+	vmm_area_cache.last = h;
 	pthread_rwlock_rdlock(&areas->lock);
 	i = vmm_gpa_lower(areas, gpa);
 	h->areas = areas;
@@ -152,7 +157,7 @@ const struct vmm_area *vmm_area_get_slow(struct vmm_areas *areas,
 		h = &vmm_area_cache.e[k];
 		if (h->seq == seq && h->areas == areas &&
 		    gpa - h->first <= h->span) {
-			vmm_area_cache.last = k;
+			vmm_area_cache.last = h;
 			return h->res;
 		}
 	}

@@ -78,9 +78,10 @@ struct vmm_area_hit {
 };
 
 struct vmm_area_cache {
+	const struct vmm_area_hit *last;	/* the last one used: tried
+						   first */
 	struct vmm_area_hit e[VMM_AREA_CACHE];
 	unsigned int next;
-	unsigned int last;	/* the last one used: tried first */
 };
 
 extern __thread struct vmm_area_cache vmm_area_cache
@@ -99,7 +100,7 @@ static inline const struct vmm_area *vmm_area_get(struct nvmm_machine *mach,
 {
 	struct vmm_areas *areas = mach->areas;
 	uint64_t seq = __atomic_load_n(&areas->seq, __ATOMIC_ACQUIRE);
-	const struct vmm_area_hit *h = &vmm_area_cache.e[vmm_area_cache.last];
+	const struct vmm_area_hit *h = vmm_area_cache.last;
 
 	if (__builtin_expect(h->seq == seq && h->areas == areas &&
 			     gpa - h->first <= h->span, 1))

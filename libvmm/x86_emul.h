@@ -33,9 +33,15 @@
 #define X86_MEM_R	0x1	/* reads it (before any write) */
 #define X86_MEM_W	0x2	/* writes it */
 
+/* The low 'size' bytes (size 0-8; more: all). */
+static const uint64_t x86_size_masks[9] = {
+	0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFULL,
+	0xFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFULL, ~0ULL,
+};
+
 static inline uint64_t x86_size_mask(unsigned int size)
 {
-	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	return x86_size_masks[size < 8 ? size : 8];
 }
 
 /* A register operand's value, zero-extended. */

@@ -395,8 +395,8 @@ static int x86_gmem_translate(struct x86_ctx *c, uint64_t pla,
 	return 0;
 }
 
-int x86_gmem_map_walk(struct x86_ctx *c, uint64_t la, unsigned int size,
-		      unsigned int memacc, struct x86_gmem *g)
+int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
+		 unsigned int memacc, struct x86_gmem *g)
 {
 	unsigned int first = (unsigned int)(X86_PAGE_SIZE - (la & X86_PAGE_MASK));
 	unsigned int i;
@@ -500,7 +500,7 @@ int x86_strop_map(struct x86_ctx *c, struct x86_strop *o, uint64_t la,
 		if (down)
 			lo = la - (n - 1) * size;
 	}
-	if (x86_gmem_map_walk(c, lo, (unsigned int)span, memacc, &o->g) == -1)
+	if (x86_gmem_map(c, lo, (unsigned int)span, memacc, &o->g) == -1)
 		return -1;
 	o->gpa0 = o->g.s[0].gpa + (la - lo);
 	o->hva0 = o->g.s[0].hva ? o->g.s[0].hva + (la - lo) : NULL;

@@ -101,17 +101,24 @@ struct x86_ctx {
 	enum x86_cpu_mode mode;
 };
 
-/* Linear address of seg:off, off wrapped to the address size. */
-static inline uint64_t x86_linear(const struct x86_ctx *c, unsigned int seg,
-				  uint64_t off, unsigned int adsize)
+/* Linear address of seg:off, off already wrapped to the address size. */
+static inline uint64_t x86_seg_linear(const struct x86_ctx *c,
+				      unsigned int seg, uint64_t off)
 {
-	off &= adsize >= 8 ? ~0ULL : (1ULL << (8 * adsize)) - 1;
 	if (c->mode == X86_MODE_64) {
 		if (seg == NVMM_X64_SEG_FS || seg == NVMM_X64_SEG_GS)
 			return off + c->st->segs[seg].base;
 		return off;
 	}
 	return (off + c->st->segs[seg].base) & 0xFFFFFFFFULL;
+}
+
+/* Linear address of seg:off, off wrapped to the address size. */
+static inline uint64_t x86_linear(const struct x86_ctx *c, unsigned int seg,
+				  uint64_t off, unsigned int adsize)
+{
+	off &= adsize >= 8 ? ~0ULL : (1ULL << (8 * adsize)) - 1;
+	return x86_seg_linear(c, seg, off);
 }
 
 /* A part of an operand within one page. */
@@ -144,38 +151,13 @@ static inline uint8_t *x86_ram(struct x86_ctx *c, uint64_t gpa,
 	return (uint8_t *)(a->hva + (gpa - a->gpa));
 }
 
-/* x86_gmem_map() without a hint: every page translated. */
-int x86_gmem_map_walk(struct x86_ctx *c, uint64_t la, unsigned int size,
-		      unsigned int memacc, struct x86_gmem *g);
-
 /*
  * Translate and classify the operand [la, la + size) for the accesses
- * X86_MEM_R/W (x86_emul.h). hint is a guest-physical address known to be
- * where la's byte is (the exit's), or ~0 when none. Fails with EFAULT
- * (translation) or EINVAL (the mem callback is needed and NULL); nothing
- * has been accessed then.
+ * X86_MEM_R/W (x86_emul.h). Fails with EFAULT (translation) or EINVAL (the
+ * mem callback is needed and NULL); nothing has been accessed then.
  */
-static inline int x86_gmem_map(struct x86_ctx *c, uint64_t la,
-			       unsigned int size, unsigned int memacc,
-			       uint64_t hint, struct x86_gmem *g)
-{
-	/* In one page: the exit's address if it is that byte's. */
-	if ((la & X86_PAGE_MASK) + size <= X86_PAGE_SIZE &&
-	    ((hint ^ la) & X86_PAGE_MASK) == 0 && hint != ~0ULL &&
-	    (c->st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG)) {
-		g->n = 1;
-		g->s[0].len = size;
-		g->s[1].len = 0;
-		g->s[0].gpa = hint;
-		g->s[0].hva = x86_ram(c, hint, size, memacc);
-		if (g->s[0].hva == NULL && c->vcpu->cbs.mem == NULL) {
-			errno = EINVAL;
-			return -1;
-		}
-		return 0;
-	}
-	return x86_gmem_map_walk(c, la, size, memacc, g);
-}
+int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
+		 unsigned int memacc, struct x86_gmem *g);
 
 /* The mem callback for a part of 3, 5, 6 or 7 bytes: 4, 2 and 1 bytes. */
 void x86_mmio_split(struct nvmm_mem *mem, unsigned int len);
@@ -241,6 +223,29 @@ x86_span_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva, void *buf,
 			memcpy(buf, hva, len);
 		return;
 	}
+}
+
+/*
+ * An operand part of 1, 2, 4 or 8 bytes (a whole operand in one page):
+ * like x86_span_rw(), one callback at most.
+ */
+static inline __attribute__((always_inline)) void
+x86_part_rw(struct x86_ctx *c, uint64_t gpa, uint8_t *hva, void *buf,
+	    unsigned int len, bool write)
+{
+	struct nvmm_mem mem;
+
+	if (hva != NULL) {
+		x86_span_rw(c, gpa, hva, buf, len, write);
+		return;
+	}
+	mem.mach = c->mach;
+	mem.vcpu = c->vcpu;
+	mem.gpa = gpa;
+	mem.write = write;
+	mem.size = len;
+	mem.data = (uint8_t *)buf;
+	c->vcpu->cbs.mem(&mem);
 }
 
 /* An operand in two pages: both parts. */
@@ -319,16 +324,14 @@ int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf);
 int x86_get_insn(struct x86_ctx *c, const uint8_t *bytes, unsigned int n,
 		 struct x86_insn *insn);
 
+/* Offsets in code of each mode (enum x86_cpu_mode) wrap at these. */
+static const uint64_t x86_mode_mask[3] = { 0xFFFF, 0xFFFFFFFF, ~0ULL };
+
 /* Set RIP past the instruction (wrapping as the code size does). */
 static inline void x86_advance_rip(struct x86_ctx *c, unsigned int len)
 {
-	uint64_t rip = c->gprs[NVMM_X64_GPR_RIP] + len;
-
-	if (c->mode == X86_MODE_16)
-		rip &= 0xFFFF;
-	else if (c->mode == X86_MODE_32)
-		rip &= 0xFFFFFFFFULL;
-	c->gprs[NVMM_X64_GPR_RIP] = rip;
+	c->gprs[NVMM_X64_GPR_RIP] = (c->gprs[NVMM_X64_GPR_RIP] + len) &
+				    x86_mode_mask[c->mode];
 }
 
 /* The groups the assists read, as the kernel gives them with the exit. */
