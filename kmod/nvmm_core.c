@@ -254,20 +254,21 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu)
  * With IRQs off, right before entering the guest: returns true, with the
  * reason in *reason, if the VCPU must go back to userland instead.
  *
- * Work the host wants done before guest mode: a signal or a reschedule
- * returns to userland at once with EXIT_NONE (the v2 contract; the return
- * to userland does them). TIF_NOTIFY_RESUME (rseq after every context
- * switch, task work) waits for the next exit to userland, which most often
- * comes with the guest's next I/O, but at most a jiffy or two: returning
- * for it at once would cost a system call after every context switch, and
- * a VMM under ptrace, switched out at each system call, would never get
- * into its guest.
+ * Work the host wants done before guest mode: a reschedule is done in
+ * place (the guest FPU state follows the task), a signal returns to
+ * userland at once. TIF_NOTIFY_RESUME (rseq after every preemption, task
+ * work) can only be done on the way back to userland, as modules cannot
+ * call what does it: it waits for the next exit to userland, which comes
+ * with the guest's next I/O in most cases, but at most a jiffy or two.
+ * Returning for it at once would cost a system call after most
+ * preemptions, and a traced VMM would never get into its guest.
  */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 {
 	unsigned long work;
 
 	lockdep_assert_irqs_disabled();
+again:
 	WRITE_ONCE(vcpu->hcpu, smp_processor_id());
 	WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
 	/*
@@ -286,9 +287,15 @@ bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 
 	work = read_thread_flags() & XFER_TO_GUEST_MODE_WORK;
 	if (unlikely(work)) {
-		if (work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
-			    _TIF_NEED_RESCHED))
+		if (work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL))
 			goto out;
+		if (work & _TIF_NEED_RESCHED) {
+			nvmm_vcpu_leave(vcpu);
+			local_irq_enable();
+			schedule();
+			local_irq_disable();
+			goto again;
+		}
 		if (!vcpu->resume_since)
 			vcpu->resume_since = jiffies | 1;
 		else if (time_after(jiffies, vcpu->resume_since + 1))

@@ -209,10 +209,9 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu);
 
 /*
  * Right before entering the guest, IRQs off, after fpu_swap_kvm_fpstate():
- * if the task slept since (a nested page fault may), another task's
- * registers may be in the FPU; load the guest's (the task's current
- * fpstate) again. Or the guest would run with them, and its own state
- * would be lost.
+ * if the task slept or was preempted since, another task's registers may
+ * be in the FPU; load the guest's (the task's current fpstate) again. Or
+ * the guest would run with them, and its own state would be lost.
  */
 static inline void nvmm_vcpu_fpu_load(void)
 {
@@ -222,8 +221,8 @@ static inline void nvmm_vcpu_fpu_load(void)
 
 /*
  * Before entering the guest, with IRQs off: mark the VCPU in guest mode
- * and check whether it must return to userland instead (signal, resched,
- * stop, kick). Returns false to enter, or true with the exit reason to
+ * and check whether it must return to userland instead (signal, stop,
+ * kick; a reschedule is done in place). Returns false to enter, or true with the exit reason to
  * return with in *reason (which may be NVMM_VCPU_EXIT_NONE).
  */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason);
