@@ -254,14 +254,15 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu)
  * With IRQs off, right before entering the guest: returns true, with the
  * reason in *reason, if the VCPU must go back to userland instead.
  *
- * Work the host wants done before guest mode: a reschedule is done in
- * place (the guest FPU state follows the task), a signal returns to
- * userland at once. TIF_NOTIFY_RESUME (rseq after every preemption, task
- * work) can only be done on the way back to userland, as modules cannot
- * call what does it: it waits for the next exit to userland, which comes
- * with the guest's next I/O in most cases, but at most a jiffy or two.
- * Returning for it at once would cost a system call after most
- * preemptions, and a traced VMM would never get into its guest.
+ * Work the host wants done before guest mode: a signal returns to
+ * userland at once (EXIT_NONE); a reschedule is done here, as KVM does:
+ * the VCPU thread yields just the same, and the emulator is not woken for
+ * nothing (the guest FPU state follows the task). TIF_NOTIFY_RESUME (rseq
+ * after every context switch, task work) waits for the next exit to
+ * userland, which most often comes with the guest's next I/O, but at most
+ * a jiffy or two: returning for it at once would cost a system call after
+ * every context switch, and a VMM under ptrace, switched out at each
+ * system call, would never get into its guest.
  */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 {
