@@ -109,7 +109,15 @@ static const struct vmm_area_hit vmm_area_none;
 __thread struct vmm_area_cache vmm_area_cache
 	__attribute__((tls_model("initial-exec"))) = {
 	.last = &vmm_area_none,
+	.prev = &vmm_area_none,
 };
+
+static inline bool vmm_area_hit(const struct vmm_area_hit *h,
+				const struct vmm_areas *areas, uint64_t seq,
+				gpaddr_t gpa)
+{
+	return h->seq == seq && h->areas == areas && gpa - h->first <= h->span;
+}
 
 /* Another thread changed the areas: they are reread under the lock. */
 static void vmm_areas_changed(struct vmm_areas *areas)
@@ -126,6 +134,7 @@ vmm_area_lookup(struct vmm_areas *areas, gpaddr_t gpa)
 	gpaddr_t last;
 	size_t i;
 
+	vmm_area_cache.prev = vmm_area_cache.last;
 	vmm_area_cache.last = h;
 	pthread_rwlock_rdlock(&areas->lock);
 	i = vmm_gpa_lower(areas, gpa);
@@ -150,14 +159,19 @@ vmm_area_lookup(struct vmm_areas *areas, gpaddr_t gpa)
 const struct vmm_area *vmm_area_get_slow(struct vmm_areas *areas,
 					 uint64_t seq, gpaddr_t gpa)
 {
-	const struct vmm_area_hit *h;
-	unsigned int k;
+	struct vmm_area_cache *cc = &vmm_area_cache;
+	const struct vmm_area_hit *h = cc->prev, *end;
 
-	for (k = 0; k < VMM_AREA_CACHE; k++) {
-		h = &vmm_area_cache.e[k];
-		if (h->seq == seq && h->areas == areas &&
-		    gpa - h->first <= h->span) {
-			vmm_area_cache.last = h;
+	/* Two areas in turn (page tables and MMIO, say): the one before. */
+	if (vmm_area_hit(h, areas, seq, gpa)) {
+		cc->prev = cc->last;
+		cc->last = h;
+		return h->res;
+	}
+	for (h = cc->e, end = cc->e + VMM_AREA_CACHE; h < end; h++) {
+		if (vmm_area_hit(h, areas, seq, gpa)) {
+			cc->prev = cc->last;
+			cc->last = h;
 			return h->res;
 		}
 	}

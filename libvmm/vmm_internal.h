@@ -80,6 +80,7 @@ struct vmm_area_hit {
 struct vmm_area_cache {
 	const struct vmm_area_hit *last;	/* the last one used: tried
 						   first */
+	const struct vmm_area_hit *prev;	/* the one before: second */
 	struct vmm_area_hit e[VMM_AREA_CACHE];
 	unsigned int next;
 };

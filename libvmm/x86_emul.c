@@ -18,15 +18,13 @@
 
 #include "x86_emul.h"
 
-/* ZF, SF and PF of a result. */
-static uint64_t x86_szp(uint64_t r, uint64_t msb)
+/* ZF, SF and PF of a result r (masked), msb its sign bit. */
+static inline uint64_t x86_szp(uint64_t r, uint64_t msb)
 {
-	uint64_t f = 0;
+	uint64_t f = (r & msb) ? X86_SF : 0;
 
 	if (r == 0)
 		f |= X86_ZF;
-	if (r & msb)
-		f |= X86_SF;
 	if (!__builtin_parity((unsigned int)(r & 0xFF)))
 		f |= X86_PF;
 	return f;
@@ -36,76 +34,66 @@ uint64_t x86_alu(unsigned int op, uint64_t a, uint64_t b, unsigned int size,
 		 uint64_t *rflags)
 {
 	const uint64_t m = x86_size_mask(size);
-	const uint64_t msb = 1ULL << (8 * size - 1);
-	uint64_t r, f, keep = 0;
-	uint64_t cin = *rflags & X86_CF;
+	const uint64_t msb = m ^ (m >> 1);
+	uint64_t fl = *rflags, r, f, c;
 
 	a &= m;
 	b &= m;
 	switch (op) {
-	case X86_OP_INC:
-		keep = *rflags & X86_CF;
-		b = 1;
-		cin = 0;
-		goto add;
-	case X86_OP_ADD:
-		cin = 0;
-		/* fall through */
-	case X86_OP_ADC:
-add:
-		r = (a + b + cin) & m;
+	case X86_OP_OR:
+		r = a | b;
+		goto logic;
+	case X86_OP_AND:
+	case X86_OP_TEST:
+		r = a & b;
+		goto logic;
+	case X86_OP_XOR:
+		r = a ^ b;
+logic:
+		/* CF OF cleared, AF (undefined) cleared. */
 		f = x86_szp(r, msb);
+		break;
+	case X86_OP_INC:
+	case X86_OP_ADD:
+	case X86_OP_ADC:
+		if (op == X86_OP_INC)
+			b = 1;
+		c = op == X86_OP_ADC ? (fl & X86_CF) : 0;
+		r = (a + b + c) & m;
+		f = x86_szp(r, msb) | ((a ^ b ^ r) & X86_AF);
 		if (((a & b) | ((a | b) & ~r)) & msb)
 			f |= X86_CF;
 		if ((a ^ r) & (b ^ r) & msb)
 			f |= X86_OF;
-		f |= (a ^ b ^ r) & X86_AF;
+		if (op == X86_OP_INC)	/* CF unchanged */
+			f = (f & ~X86_CF) | (fl & X86_CF);
 		break;
-	case X86_OP_DEC:
-		keep = *rflags & X86_CF;
-		b = 1;
-		cin = 0;
-		goto sub;
 	case X86_OP_NEG:
 		b = a;
 		a = 0;
-		cin = 0;
-		goto sub;
+		/* fall through */
+	case X86_OP_DEC:
 	case X86_OP_SUB:
 	case X86_OP_CMP:
-		cin = 0;
-		/* fall through */
 	case X86_OP_SBB:
-sub:
-		r = (a - b - cin) & m;
-		f = x86_szp(r, msb);
+		if (op == X86_OP_DEC)
+			b = 1;
+		c = op == X86_OP_SBB ? (fl & X86_CF) : 0;
+		r = (a - b - c) & m;
+		f = x86_szp(r, msb) | ((a ^ b ^ r) & X86_AF);
 		if (((~a & b) | (~(a ^ b) & r)) & msb)
 			f |= X86_CF;
 		if ((a ^ b) & (a ^ r) & msb)
 			f |= X86_OF;
-		f |= (a ^ b ^ r) & X86_AF;
-		break;
-	case X86_OP_AND:
-	case X86_OP_TEST:
-		r = a & b;
-		f = x86_szp(r, msb);
-		break;
-	case X86_OP_OR:
-		r = a | b;
-		f = x86_szp(r, msb);
-		break;
-	case X86_OP_XOR:
-		r = a ^ b;
-		f = x86_szp(r, msb);
+		if (op == X86_OP_DEC)	/* CF unchanged */
+			f = (f & ~X86_CF) | (fl & X86_CF);
 		break;
 	case X86_OP_NOT:
 		return ~a & m;
 	default:
 		return 0;
 	}
-	if (op == X86_OP_INC || op == X86_OP_DEC)
-		f = (f & ~X86_CF) | keep;
-	*rflags = (*rflags & ~X86_ARITH_FLAGS) | f;
+	*rflags = (fl & ~X86_ARITH_FLAGS) | f;
 	return r;
 }
 

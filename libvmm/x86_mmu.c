@@ -245,96 +245,115 @@ int x86_mmu_walk_generic(struct nvmm_machine *mach,
 	return 0;
 }
 
+/* The access bits of the #PF error code (W, U, I) of a checked access. */
+static __attribute__((noinline)) uint32_t
+x86_pf_access(const struct nvmm_x64_state *st, unsigned int acc)
+{
+	uint32_t pf;
+
+	if (!(acc & X86_ACC_CHECK))
+		return 0;
+	pf = (acc & X86_ACC_WRITE) ? X86_PFERR_W : 0;
+	if ((st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM) ||
+	    st->segs[NVMM_X64_SEG_SS].attrib.dpl == 3)
+		pf |= X86_PFERR_U;
+	if ((acc & X86_ACC_EXEC) &&
+	    ((st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_NXE) ||
+	     (st->crs[NVMM_X64_CR_CR4] & X86_CR4_SMEP)))
+		pf |= X86_PFERR_I;
+	return pf;
+}
+
 /*
  * 4-level and 5-level paging, the common case, walked as
- * x86_mmu_walk_generic() does it (test_mmu compares them).
+ * x86_mmu_walk_generic() does it (test_mmu compares them). The error code
+ * is made only when the walk fails.
  */
 static int x86_walk_long(struct nvmm_machine *mach,
 			 const struct nvmm_x64_state *st, uint64_t la,
 			 unsigned int acc, uint64_t *gpa, nvmm_prot_t *prot,
 			 uint32_t *pferr)
 {
-	const uint64_t cr0 = st->crs[NVMM_X64_CR_CR0];
 	const uint64_t cr4 = st->crs[NVMM_X64_CR_CR4];
-	const bool nxe = (st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_NXE) != 0;
-	const bool wr = (acc & X86_ACC_WRITE) != 0;
-	const bool ex = (acc & X86_ACC_EXEC) != 0;
-	const bool la57 = (cr4 & X86_CR4_LA57) != 0;
-	const unsigned int maxphy = x86_maxphy();
-	const uint64_t frame = x86_bits(maxphy - 1, 12);
-	const uint64_t top = la >> (la57 ? 56 : 47);
-	const bool user = (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM) ||
-			  st->segs[NVMM_X64_SEG_SS].attrib.dpl == 3;
+	const unsigned int vshift = (cr4 & X86_CR4_LA57) ? 56 : 47;
+	const uint64_t low = (1ULL << x86_maxphy()) - 1;
+	const uint64_t frame = low & ~X86_PAGE_MASK;
+	/* Reserved in every entry: 51..MAXPHYADDR, and XD without NXE. */
+	const uint64_t rsvd0 = (0x000FFFFFFFFFFFFFULL & ~low) |
+		((st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_NXE) ? 0 : 1ULL << 63);
 	struct x86_pt_area pta = { 0, 0, 0 };
-	uint64_t table, pte, rsvd, rsvd0, pmask, bits = 6, xd = 0;
-	unsigned int level = la57 ? 5 : 4, shift;
-	bool large, rw, us, fault;
+	uint64_t table, pte, rsvd, pmask, bits = 6, any = 0;
+	unsigned int shift = vshift - 8;	/* 48 (PML5) or 39 (PML4) */
 	uint32_t pf = 0;
+	bool rw, us, xd;
 
-	if (acc & X86_ACC_CHECK) {
-		pf = (wr ? X86_PFERR_W : 0) | (user ? X86_PFERR_U : 0);
-		if (ex && (nxe || (cr4 & X86_CR4_SMEP)))
-			pf |= X86_PFERR_I;
-	}
-	*pferr = pf;
-	if (top != 0 && top != (~0ULL >> (la57 ? 56 : 47))) {
-		errno = EFAULT;	/* non-canonical: #GP, not #PF */
-		return -1;
-	}
+	/* Canonical: bits 63..vshift all equal. */
+	if ((uint64_t)((int64_t)la >> vshift) + 1 > 1)
+		goto fault;	/* non-canonical: #GP, not #PF */
 	table = st->crs[NVMM_X64_CR_CR3] & frame;
-	rsvd0 = x86_bits(51, maxphy) | (nxe ? 0 : 1ULL << 63);
 	for (;;) {
-		shift = 3 + 9 * level;
 		if (x86_read_pte(mach, &pta, table + ((la >> shift) & 0x1FF) * 8,
-				 8, &pte) == -1 || !(pte & 1)) {
-			errno = EFAULT;
-			return -1;
-		}
+				 8, &pte) == -1 || !(pte & 1))
+			goto fault;
 		rsvd = rsvd0;
-		large = false;
-		if (level >= 4) {
+		if (shift >= 39) {
 			rsvd |= 0x80;	/* PS in PML4E, PML5E */
-		} else if (level > 1 && (pte & 0x80)) {
-			large = true;
-			rsvd |= level == 3 ? x86_bits(29, 13) : x86_bits(20, 13);
+		} else if (shift > 12 && (pte & 0x80)) {
+			/* A 1 GiB or 2 MiB page: its frame's low bits. */
+			rsvd |= (1ULL << shift) - (1ULL << 13);
+			if (pte & rsvd)
+				goto reserved;
+			bits &= pte;
+			any |= pte;
+			break;
 		}
-		if (pte & rsvd) {
-			*pferr |= X86_PFERR_P | X86_PFERR_RSVD;
-			errno = EINVAL;
-			return -1;
-		}
+		if (pte & rsvd)
+			goto reserved;
 		bits &= pte;
-		if (nxe)
-			xd |= pte >> 63;
-		if (large || level == 1)
+		any |= pte;
+		if (shift == 12)
 			break;
 		table = pte & frame;
-		level--;
+		shift -= 9;
 	}
 	pmask = (1ULL << shift) - 1;
 	rw = (bits & 2) != 0;
 	us = (bits & 4) != 0;
+	xd = (any >> 63) != 0;	/* set only with NXE (else reserved) */
 
 	if (acc & X86_ACC_CHECK) {
+		const bool wr = (acc & X86_ACC_WRITE) != 0;
+		const bool ex = (acc & X86_ACC_EXEC) != 0;
+		bool user, denied;
+
+		user = (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM) ||
+		       st->segs[NVMM_X64_SEG_SS].attrib.dpl == 3;
 		if (user)
-			fault = !us || (wr && !rw);
+			denied = !us || (wr && !rw);
 		else
-			fault = (us && ex && (cr4 & X86_CR4_SMEP)) ||
-				(us && !ex && (cr4 & X86_CR4_SMAP) &&
-				 !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_AC)) ||
-				(wr && !rw && (cr0 & X86_CR0_WP));
-		if (ex && xd)
-			fault = true;
-		if (fault) {
-			*pferr |= X86_PFERR_P;
-			errno = EFAULT;
-			return -1;
+			denied = (us && ex && (cr4 & X86_CR4_SMEP)) ||
+				 (us && !ex && (cr4 & X86_CR4_SMAP) &&
+				  !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_AC)) ||
+				 (wr && !rw &&
+				  (st->crs[NVMM_X64_CR_CR0] & X86_CR0_WP));
+		if (denied || (ex && xd)) {
+			pf = X86_PFERR_P;
+			goto fault;
 		}
 	}
 	*gpa = (pte & frame & ~pmask) | (la & pmask);
 	*prot = NVMM_PROT_READ | (rw ? NVMM_PROT_WRITE : 0) |
 		(xd ? 0 : NVMM_PROT_EXEC) | (us ? NVMM_PROT_USER : 0);
 	return 0;
+
+fault:
+	*pferr = x86_pf_access(st, acc) | pf;
+	errno = EFAULT;
+	return -1;
+reserved:
+	*pferr = x86_pf_access(st, acc) | X86_PFERR_P | X86_PFERR_RSVD;
+	errno = EINVAL;
+	return -1;
 }
 
 int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,

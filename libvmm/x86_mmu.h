@@ -59,9 +59,9 @@ extern unsigned int x86_mmu_maxphyaddr;
  * Translate linear address la with the paging mode of st (CR0, CR3, CR4,
  * EFER). With X86_ACC_CHECK the access (X86_ACC_WRITE/EXEC, CPL from
  * SS.dpl or 3 in virtual-8086 mode, CR0.WP, CR4.SMEP/SMAP with RFLAGS.AC)
- * is checked as well. Returns 0; or -1 with *pferr the #PF error code and
- * errno EFAULT (not present, not allowed, non-canonical, page table
- * outside RAM) or EINVAL (reserved bit set).
+ * is checked as well. Returns 0 (*pferr then unspecified); or -1 with
+ * *pferr the #PF error code and errno EFAULT (not present, not allowed,
+ * non-canonical, page table outside RAM) or EINVAL (reserved bit set).
  */
 int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
 		 uint64_t la, unsigned int acc, uint64_t *gpa,
