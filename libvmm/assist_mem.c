@@ -142,6 +142,73 @@ static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
 	return 0;
 }
 
+/*
+ * MOVS (src) or STOS (src NULL: from acc) over n elements of 'size' bytes,
+ * both operands mapped as runs in one page each (not single elements):
+ * one access of the element size per element and operand, in order.
+ */
+static inline __attribute__((always_inline)) void
+assist_str_move_n(struct x86_ctx *c, const struct x86_strop *src,
+		  const struct x86_strop *dst, uint64_t n, unsigned int size,
+		  uint64_t acc)
+{
+	const uint64_t step = dst->down ? -(uint64_t)size : size;
+	uint64_t sg = src ? src->gpa0 : 0, dg = dst->gpa0, v = acc, k;
+	uint8_t *sh = src ? src->hva0 : NULL, *dh = dst->hva0;
+	void (*cb)(struct nvmm_mem *) = c->vcpu->cbs.mem;
+	struct nvmm_mem mem;
+
+	if (sh != NULL && dh == NULL) {
+		/* RAM to MMIO, the usual one: read, then the callback. */
+		for (k = 0; k < n; k++) {
+			x86_span_rw(c, sg, sh, &v, size, false);
+			mem.mach = c->mach;
+			mem.vcpu = c->vcpu;
+			mem.gpa = dg;
+			mem.write = true;
+			mem.size = size;
+			mem.data = (uint8_t *)&v;
+			cb(&mem);
+			sh += step;
+			dg += step;
+		}
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		if (src) {
+			x86_part_rw(c, sg, sh, &v, size, false);
+			sg += step;
+			if (sh != NULL)
+				sh += step;
+		}
+		x86_part_rw(c, dg, dh, &v, size, true);
+		dg += step;
+		if (dh != NULL)
+			dh += step;
+	}
+}
+
+/* The same, made for each element size. */
+static __attribute__((noinline)) void
+assist_str_move(struct x86_ctx *c, const struct x86_strop *src,
+		const struct x86_strop *dst, uint64_t n, uint64_t acc)
+{
+	switch (dst->size) {
+	case 1:
+		assist_str_move_n(c, src, dst, n, 1, acc);
+		break;
+	case 2:
+		assist_str_move_n(c, src, dst, n, 2, acc);
+		break;
+	case 4:
+		assist_str_move_n(c, src, dst, n, 4, acc);
+		break;
+	default:
+		assist_str_move_n(c, src, dst, n, 8, acc);
+		break;
+	}
+}
+
 static __attribute__((noinline)) int assist_mem_string(struct x86_ctx *c,
 						     const struct x86_insn *insn)
 {
@@ -188,7 +255,15 @@ static __attribute__((noinline)) int assist_mem_string(struct x86_ctx *c,
 		n = 1;
 
 	acc = c->gprs[NVMM_X64_GPR_RAX] & x86_size_mask(size);
-	for (k = 0; k < n && !stop; k++) {
+	k = 0;
+	if ((op == X86_OP_MOVS && !src.single && !dst.single) ||
+	    (op == X86_OP_STOS && !dst.single)) {
+		/* The common ones: a loop of their own. */
+		assist_str_move(c, op == X86_OP_MOVS ? &src : NULL, &dst, n,
+				acc);
+		k = n;
+	}
+	for (; k < n && !stop; k++) {
 		uint64_t sv = 0, dv = 0;
 
 		if (has_src)
