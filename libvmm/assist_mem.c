@@ -84,10 +84,13 @@ assist_mem_do1(struct x86_ctx *c, const struct x86_insn *insn, uint64_t gpa,
 
 		x86_part_rw(c, gpa, hva, &val, size, false);
 		if (dst_mem) {
-			r = x86_alu(insn->op, val, insn->src.kind ==
-				    X86_OPND_REG ? x86_reg_get(c->gprs,
-							       &insn->src) :
-				    insn->imm, size, fl);
+			r = insn->src.kind == X86_OPND_REG ?
+				x86_reg_get(c->gprs, &insn->src) : insn->imm;
+			if (insn->op == X86_OP_OR || insn->op == X86_OP_AND ||
+			    insn->op == X86_OP_XOR)
+				r = x86_alu_logic(insn->op, val, r, size, fl);
+			else
+				r = x86_alu(insn->op, val, r, size, fl);
 			if (insn->op != X86_OP_CMP)
 				x86_part_rw(c, gpa, hva, &r, size, true);
 		} else {

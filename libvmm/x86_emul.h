@@ -33,15 +33,16 @@
 #define X86_MEM_R	0x1	/* reads it (before any write) */
 #define X86_MEM_W	0x2	/* writes it */
 
-/* The low 'size' bytes (size 0-8; more: all). */
-static const uint64_t x86_size_masks[9] = {
+/* The low 'size' bytes (size 0-15; 8 and more: all). */
+static const uint64_t x86_size_masks[16] = {
 	0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFULL,
-	0xFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFULL, ~0ULL,
+	0xFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL,
+	~0ULL, ~0ULL, ~0ULL, ~0ULL,
 };
 
 static inline uint64_t x86_size_mask(unsigned int size)
 {
-	return x86_size_masks[size < 8 ? size : 8];
+	return x86_size_masks[size & 15];
 }
 
 /* A register operand's value, zero-extended. */
@@ -90,6 +91,26 @@ static inline void x86_reg_set(uint64_t *gprs, const struct x86_opnd *o,
  */
 uint64_t x86_alu(unsigned int op, uint64_t a, uint64_t b, unsigned int size,
 		 uint64_t *rflags);
+
+/*
+ * x86_alu() for AND, OR, XOR and TEST (the bit operations on device
+ * registers), inline: CF OF AF cleared, ZF SF PF from the result.
+ */
+static inline uint64_t x86_alu_logic(unsigned int op, uint64_t a, uint64_t b,
+				     unsigned int size, uint64_t *rflags)
+{
+	const uint64_t m = x86_size_mask(size);
+	uint64_t r, f;
+
+	r = (op == X86_OP_OR ? a | b : op == X86_OP_XOR ? a ^ b : a & b) & m;
+	f = (r & (m ^ (m >> 1))) ? X86_SF : 0;
+	if (r == 0)
+		f |= X86_ZF;
+	if (!__builtin_parity((unsigned int)(r & 0xFF)))
+		f |= X86_PF;
+	*rflags = (*rflags & ~X86_ARITH_FLAGS) | f;
+	return r;
+}
 
 /* Condition code cc (0-15: O NO B AE E NE BE A S NS P NP L GE LE G). */
 bool x86_cond(unsigned int cc, uint64_t rflags);
