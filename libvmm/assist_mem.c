@@ -155,39 +155,37 @@ assist_str_move_n(struct x86_ctx *c, const struct x86_strop *src,
 		  const struct x86_strop *dst, uint64_t n, unsigned int size,
 		  uint64_t acc)
 {
-	const uint64_t step = dst->down ? -(uint64_t)size : size;
-	uint64_t sg = src ? src->gpa0 : 0, dg = dst->gpa0, v = acc, k;
+	/* Element k is at offset k * step of element 0 (in the run). */
+	const int64_t step = dst->down ? -(int64_t)size : (int64_t)size;
+	const uint64_t sg = src ? src->gpa0 : 0, dg = dst->gpa0;
 	uint8_t *sh = src ? src->hva0 : NULL, *dh = dst->hva0;
 	void (*cb)(struct nvmm_mem *) = c->vcpu->cbs.mem;
 	struct nvmm_mem mem;
+	uint64_t v = acc, k;
+	int64_t off = 0;
 
 	if (sh != NULL && dh == NULL) {
 		/* RAM to MMIO, the usual one: read, then the callback. */
-		for (k = 0; k < n; k++) {
-			x86_span_rw(c, sg, sh, &v, size, false);
+		for (k = 0; k < n; k++, off += step) {
+			x86_span_rw(c, sg + (uint64_t)off, sh + off, &v, size,
+				    false);
 			mem.mach = c->mach;
 			mem.vcpu = c->vcpu;
-			mem.gpa = dg;
+			mem.gpa = dg + (uint64_t)off;
 			mem.write = true;
 			mem.size = size;
 			mem.data = (uint8_t *)&v;
 			cb(&mem);
-			sh += step;
-			dg += step;
 		}
 		return;
 	}
-	for (k = 0; k < n; k++) {
-		if (src) {
-			x86_part_rw(c, sg, sh, &v, size, false);
-			sg += step;
-			if (sh != NULL)
-				sh += step;
-		}
-		x86_part_rw(c, dg, dh, &v, size, true);
-		dg += step;
-		if (dh != NULL)
-			dh += step;
+	for (k = 0; k < n; k++, off += step) {
+		if (src)
+			x86_part_rw(c, sg + (uint64_t)off,
+				    sh != NULL ? sh + off : NULL, &v, size,
+				    false);
+		x86_part_rw(c, dg + (uint64_t)off,
+			    dh != NULL ? dh + off : NULL, &v, size, true);
 	}
 }
 

@@ -690,6 +690,24 @@ START_TEST(rep_movsb_backwards)
 	ck_assert_uint_eq(GPR(&g, RDI), 0x20000 - 1);
 	ck_assert_uint_eq(GPR(&g, RCX), 0);
 	ck_assert_uint_eq(GPR(&g, RIP), G_CODE + 2);
+	/* std; rep movsd from RAM (top down) to MMIO. */
+	for (i = 0; i < 64; i++)
+		g.ram[0x30000 + i] = (uint8_t)(0x11 * i + 3);
+	str_setup(&g, "F3 A5", 0x30000 + 60, G_MMIO_GPA + 0x100 + 60, 16,
+		  true);
+	ck_assert_int_eq(nvmm_assist_mem(&g.mach, &g.vcpu), 0);
+	ck_assert_uint_eq(g.nmem, 16);
+	for (i = 0; i < 16; i++) {
+		ck_assert_uint_eq(g.mem_log[i].gpa,
+				  G_MMIO_GPA + 0x100 + 60 - 4 * i);
+		ck_assert_uint_eq(g.mem_log[i].size, 4);
+		ck_assert(g.mem_log[i].write);
+	}
+	ck_assert_mem_eq(g.mmio + 0x100, g.ram + 0x30000, 64);
+	ck_assert_uint_eq(GPR(&g, RSI), 0x30000 - 4);
+	ck_assert_uint_eq(GPR(&g, RDI), G_MMIO_GPA + 0x100 - 4);
+	ck_assert_uint_eq(GPR(&g, RCX), 0);
+	ck_assert_uint_eq(GPR(&g, RIP), G_CODE + 2);
 	/* Going down, the batch stops at the page start. */
 	str_setup(&g, "F3 66 A5", 0x20000 + 0x20, G_MMIO_GPA + 0x800, 1000,
 		  true);
