@@ -160,14 +160,9 @@ const struct vmm_area *vmm_area_get_slow(struct vmm_areas *areas,
 					 uint64_t seq, gpaddr_t gpa)
 {
 	struct vmm_area_cache *cc = &vmm_area_cache;
-	const struct vmm_area_hit *h = cc->prev, *end;
+	const struct vmm_area_hit *h, *end;
 
-	/* Two areas in turn (page tables and MMIO, say): the one before. */
-	if (vmm_area_hit(h, areas, seq, gpa)) {
-		cc->prev = cc->last;
-		cc->last = h;
-		return h->res;
-	}
+	/* Neither the last one nor the one before (vmm_area_get()). */
 	for (h = cc->e, end = cc->e + VMM_AREA_CACHE; h < end; h++) {
 		if (vmm_area_hit(h, areas, seq, gpa)) {
 			cc->prev = cc->last;

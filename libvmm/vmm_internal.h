@@ -101,11 +101,19 @@ static inline const struct vmm_area *vmm_area_get(struct nvmm_machine *mach,
 {
 	struct vmm_areas *areas = mach->areas;
 	uint64_t seq = __atomic_load_n(&areas->seq, __ATOMIC_ACQUIRE);
-	const struct vmm_area_hit *h = vmm_area_cache.last;
+	struct vmm_area_cache *cc = &vmm_area_cache;
+	const struct vmm_area_hit *h = cc->last;
 
 	if (__builtin_expect(h->seq == seq && h->areas == areas &&
 			     gpa - h->first <= h->span, 1))
 		return h->res;
+	/* Two areas in turn (page tables and MMIO, say): the one before. */
+	h = cc->prev;
+	if (h->seq == seq && h->areas == areas && gpa - h->first <= h->span) {
+		cc->prev = cc->last;
+		cc->last = h;
+		return h->res;
+	}
 	return vmm_area_get_slow(areas, seq, gpa);
 }
 

@@ -319,7 +319,7 @@ static int x86_walk_long(struct nvmm_machine *mach,
 	pmask = (1ULL << shift) - 1;
 	rw = (bits & 2) != 0;
 	us = (bits & 4) != 0;
-	xd = (any >> 63) != 0;	/* set only with NXE (else reserved) */
+	xd = (int64_t)any < 0;	/* bit 63: set only with NXE (else reserved) */
 
 	if (acc & X86_ACC_CHECK) {
 		const bool wr = (acc & X86_ACC_WRITE) != 0;
@@ -342,8 +342,9 @@ static int x86_walk_long(struct nvmm_machine *mach,
 		}
 	}
 	*gpa = (pte & frame & ~pmask) | (la & pmask);
-	*prot = NVMM_PROT_READ | (rw ? NVMM_PROT_WRITE : 0) |
-		(xd ? 0 : NVMM_PROT_EXEC) | (us ? NVMM_PROT_USER : 0);
+	/* R/W is bit 1 as NVMM_PROT_WRITE is, U/S bit 2: USER is bit 3. */
+	*prot = NVMM_PROT_READ | (bits & 2) | ((bits & 4) << 1) |
+		(xd ? 0 : NVMM_PROT_EXEC);
 	return 0;
 
 fault:
@@ -391,6 +392,8 @@ VMM_EXPORT int nvmm_gva_to_gpa(struct nvmm_machine *mach,
 /* -------------------------------------------------------------------------- */
 /* Guest memory operands. */
 
+_Static_assert(NVMM_PROT_WRITE == 0x2 && NVMM_PROT_USER == 0x8,
+	       "x86_walk_long() takes the prot bits from the PTE's R/W, U/S");
 _Static_assert(X86_MEM_R == NVMM_PROT_READ && X86_MEM_W == NVMM_PROT_WRITE,
 	       "x86_ram() takes X86_MEM_* for NVMM_PROT_*");
 
@@ -547,7 +550,11 @@ void x86_strop_rw(struct x86_ctx *c, const struct x86_strop *o, uint64_t k,
 /* -------------------------------------------------------------------------- */
 /* Instructions. */
 
-int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf)
+/*
+ * Fetch the instruction at CS:RIP (up to 15 bytes, fewer at the end of the
+ * RAM it is in). Returns the number of bytes, or -1 with errno EFAULT.
+ */
+static inline int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf)
 {
 	uint64_t rip = c->st->gprs[NVMM_X64_GPR_RIP], la, gpa;
 	unsigned int n = 0, k;

@@ -311,12 +311,6 @@ void x86_strop_rw(struct x86_ctx *c, const struct x86_strop *o, uint64_t k,
 #define X86_REP_MAX	4096
 
 /*
- * Fetch the instruction at CS:RIP (up to 15 bytes, fewer at the end of the
- * RAM it is in). Returns the number of bytes, or -1 with errno EFAULT.
- */
-int x86_fetch_insn(struct x86_ctx *c, uint8_t *buf);
-
-/*
  * Decode the instruction of the exit: the bytes the CPU gave (inst_len of
  * inst_bytes, if any), else those fetched from guest memory. -1 with errno
  * ENODEV (invalid or not emulated) or EFAULT (cannot fetch).
