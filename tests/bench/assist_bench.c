@@ -10,7 +10,7 @@
  * function makes BENCH_N calls (bench_movsb BENCH_N / 10).
  *
  * The device is as cheap as a device can be (dev_mem_cb: one load or
- * store of the access size, 8 to 10 instructions), so that a bench_*
+ * store of the access size, 15 to 17 instructions), so that a bench_*
  * function's count is libvmm's but for that and its loop (about 13
  * instructions per call). For libvmm's alone: BENCH_ONLY=<name> under
  * callgrind, nvmm_assist_mem's inclusive count less dev_mem_cb's.
