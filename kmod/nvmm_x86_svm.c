@@ -1408,9 +1408,14 @@ static int svm_cpu_enable(void)
 		return -EBUSY;	/* another hypervisor is using SVM here */
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(pcpu->hsave));
-	/* ASIDs of before are not known to be clean. */
+	/*
+	 * The TLB may hold translations of whoever used SVM here before us
+	 * (kvm_amd, an earlier load of this module) under the ASIDs we hand
+	 * out. Every VCPU takes a new ASID, and the first one handed out
+	 * starts a generation with a flush of all ASIDs.
+	 */
 	pcpu->asid_gen++;
-	pcpu->asid_next = 1;
+	pcpu->asid_next = svm_feat.nasid;
 	pcpu->last_vcpu = 0;
 	return 0;
 }
