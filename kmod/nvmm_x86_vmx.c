@@ -1,20 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Intel VMX backend.
+ * Intel VMX backend: VMX operation on every CPU, the VMCS of each VCPU
+ * (built from the TRUE control MSRs), guest state, event injection and the
+ * run loop. The exits are handled in nvmm_x86_vmx_exit.c.
+ *
+ * Needs EPT, VPID, unrestricted guest and virtual NMIs, and VM exits that
+ * save EFER.LMA in the "IA-32e mode guest" entry control: guests switch
+ * paging and long mode on their own, without exits.
+ *
+ * A VMCS is active on at most one CPU, and is on that CPU's list until a
+ * VMCLEAR there: when the VCPU's thread moves, when the VCPU dies, and
+ * before VMXOFF (unload, CPU hotplug, suspend, reboot).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/idr.h>
+#include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/cpu_entry_area.h>
+#include <asm/debugreg.h>
+#include <asm/desc.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
 #include <asm/io.h>
+#include <asm/mmu_context.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
+#include <asm/segment.h>
+#include <asm/special_insns.h>
 #include <asm/tlbflush.h>
-#include <asm/vmx.h>
 
-#include "nvmm_internal.h"
+#include "nvmm_x86_vmx.h"
 
 /* IA32_VMX_BASIC fields. */
 #define VMX_BASIC_REVISION(b)	((u32)(b) & 0x7FFFFFFF)
@@ -31,21 +55,835 @@
 	(VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT |				\
 	 VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT)
 
+/* Exceptions we look at: #DB, #AC (both can loop in microcode), #MC. */
+#define VMX_EXCP_INTERCEPTS	(BIT(DB_VECTOR) | BIT(AC_VECTOR) | BIT(MC_VECTOR))
+
+/* CR0 bits the host decides in hardware, beyond the CPU's fixed ones. */
+#define VMX_CR0_HOST_OFF	(X86_CR0_CD | X86_CR0_NW)
+
 struct vmx_features {
 	u64 basic;
+	u64 misc;
 	u32 ept;
 	u32 vpid;
-	u32 procbased2_allowed1;
+	u32 pinbased;
+	u32 procbased;
+	u32 procbased2;
+	u32 exit_ctls;
+	u32 entry_ctls;
+	u32 ept_flush;			/* INVEPT type: context or global */
+	u32 vpid_flush;			/* INVVPID type */
+	bool l1d_flush;			/* MSR_IA32_FLUSH_CMD before entries */
 };
 
 static struct vmx_features vmx_feat;
 
-/* The VMXON region of each CPU. */
-static DEFINE_PER_CPU(struct page *, vmx_vmxon);
+struct vmx_crs vmx_crs;
+bool vmx_has_zero_len_inject;
+bool vmx_has_ins_outs_info;
+bool vmx_has_invpcid;
 
-struct vmx_cpudata {
-	struct page *vmcs_page;
+struct vmx_pcpu {
+	struct page *vmxon;
+	bool on;				/* in VMX operation */
+	struct vmx_cpudata *current_vmcs;	/* the VMPTRLD one */
+	struct list_head loaded;		/* VMCSs active here */
 };
+
+static DEFINE_PER_CPU(struct vmx_pcpu, vmx_pcpu);
+
+/* Shared, read-only to the CPU: which MSR accesses exit. */
+static struct page *vmx_msr_bitmap;
+static DEFINE_IDA(vmx_vpids);
+
+/* -------------------------------------------------------------------------- */
+/* VMX instructions. */
+
+void vmx_vmwrite_error(unsigned long field, unsigned long val)
+{
+	WARN_ONCE(1, "nvmm: VMWRITE of %#lx to field %#lx failed (error %llu)\n",
+		  val, field, vmx_read(VM_INSTRUCTION_ERROR));
+}
+
+static void vmx_vmclear(u64 pa)
+{
+	asm goto("1: vmclear %[pa]\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 : : [pa] "m" (pa) : "cc", "memory" : fault);
+fault:
+	return;
+}
+
+static void vmx_vmptrld(u64 pa)
+{
+	asm goto("1: vmptrld %[pa]\n\t"
+		 "jna %l[fail]\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 : : [pa] "m" (pa) : "cc", "memory" : fail, fault);
+	return;
+fail:
+	WARN_ONCE(1, "nvmm: VMPTRLD of %#llx failed\n", pa);
+fault:
+	return;
+}
+
+static void vmx_invept(u32 type, u64 eptp)
+{
+	struct {
+		u64 eptp, zero;
+	} desc = { eptp, 0 };
+
+	asm goto("1: invept %[desc], %[type]\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 : : [desc] "m" (desc), [type] "r" ((u64)type)
+		 : "cc", "memory" : fault);
+fault:
+	return;
+}
+
+static void vmx_invvpid(u32 type, u16 vpid)
+{
+	struct {
+		u64 vpid, gva;
+	} desc = { vpid, 0 };
+
+	asm goto("1: invvpid %[desc], %[type]\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 : : [desc] "m" (desc), [type] "r" ((u64)type)
+		 : "cc", "memory" : fault);
+fault:
+	return;
+}
+
+/* -------------------------------------------------------------------------- */
+/* Loading and clearing VMCSs. */
+
+/* On the CPU where it is active, IRQs off: no longer active anywhere. */
+static void vmx_vmcs_clear_local(struct vmx_cpudata *cpudata)
+{
+	struct vmx_pcpu *pcpu = this_cpu_ptr(&vmx_pcpu);
+
+	vmx_vmclear(cpudata->vmcs_pa);
+	if (pcpu->current_vmcs == cpudata)
+		pcpu->current_vmcs = NULL;
+	list_del(&cpudata->loaded_link);
+	cpudata->launched = false;
+	/* The list entry is gone before anyone sees the VMCS as clear. */
+	smp_wmb();
+	WRITE_ONCE(cpudata->cpu, -1);
+}
+
+static void vmx_vmcs_clear_ipi(void *arg)
+{
+	struct vmx_cpudata *cpudata = arg;
+
+	if (READ_ONCE(cpudata->cpu) == smp_processor_id())
+		vmx_vmcs_clear_local(cpudata);
+}
+
+/* From anywhere, IRQs on: VMCLEAR the VMCS where it is active. */
+static void vmx_vmcs_clear(struct vmx_cpudata *cpudata)
+{
+	int cpu = READ_ONCE(cpudata->cpu);
+
+	if (cpu >= 0)
+		smp_call_function_single(cpu, vmx_vmcs_clear_ipi, cpudata, 1);
+}
+
+/* The host state the VMCS must hold on this CPU. */
+static void vmx_host_percpu(int cpu)
+{
+	struct desc_ptr idt;
+	u64 val;
+
+	vmx_write(HOST_TR_BASE,
+		  (unsigned long)&get_cpu_entry_area(cpu)->tss.x86_tss);
+	vmx_write(HOST_GDTR_BASE, (unsigned long)get_current_gdt_ro());
+	store_idt(&idt);
+	vmx_write(HOST_IDTR_BASE, idt.address);
+	rdmsrl(MSR_GS_BASE, val);
+	vmx_write(HOST_GS_BASE, val);
+	rdmsrl(MSR_IA32_SYSENTER_ESP, val);
+	vmx_write(HOST_IA32_SYSENTER_ESP, val);
+	vmx_write(HOST_CR0, read_cr0());
+}
+
+/*
+ * Make the VMCS current on this CPU, preemption off: VMCLEAR it where it
+ * was active before, VMPTRLD it here. A VMCS that arrives on a CPU holds
+ * host values of another one, and the CPU may hold stale translations of
+ * the VCPU's VPID and EPT: both are redone.
+ */
+static void vmx_vcpu_load(struct vmx_cpudata *cpudata)
+{
+	struct vmx_pcpu *pcpu = this_cpu_ptr(&vmx_pcpu);
+	int cpu = smp_processor_id();
+	bool arrived = false;
+
+	if (unlikely(!pcpu->on))
+		return;		/* the CPU is going down or rebooting */
+	if (cpudata->cpu != cpu) {
+		vmx_vmcs_clear(cpudata);
+		local_irq_disable();
+		/* Its old list entry is gone (pairs with clear_local()). */
+		smp_rmb();
+		vmx_vmclear(cpudata->vmcs_pa);
+		list_add(&cpudata->loaded_link, &pcpu->loaded);
+		cpudata->launched = false;
+		WRITE_ONCE(cpudata->cpu, cpu);
+		local_irq_enable();
+		arrived = true;
+	}
+	if (pcpu->current_vmcs != cpudata) {
+		vmx_vmptrld(cpudata->vmcs_pa);
+		pcpu->current_vmcs = cpudata;
+		/* Another VCPU's branch predictions are not ours to use. */
+		indirect_branch_prediction_barrier();
+	}
+	if (arrived) {
+		vmx_host_percpu(cpu);
+		cpudata->flush_ept = true;
+		cpudata->flush_vpid = true;
+	}
+}
+
+/*
+ * Give the host back what the guest had in the hardware: the syscall MSRs,
+ * and what VM exits changed (segment selectors, LDT, the TSS and GDT
+ * limits). Preemption off.
+ */
+static void vmx_vcpu_put(struct vmx_cpudata *cpudata)
+{
+	static const u32 msrs[VMX_NMSRS] = {
+		MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+		MSR_SYSCALL_MASK,
+	};
+	struct vmx_host_state *host = &cpudata->host;
+	unsigned int i;
+
+	if (!cpudata->msrs_live)
+		return;
+	/* The guest changes its KERNEL_GS_BASE with SWAPGS, not WRMSR. */
+	rdmsrl(MSR_KERNEL_GS_BASE, cpudata->gmsrs[VMX_MSR_KERNEL_GS_BASE]);
+
+	if (host->ldt_sel)
+		asm volatile("lldt %0" : : "rm" (host->ldt_sel));
+	if (host->gs_sel)
+		load_gs_index(host->gs_sel);
+	if (host->fs_sel)
+		loadsegment(fs, host->fs_sel);
+	if (host->ds_sel)
+		loadsegment(ds, host->ds_sel);
+	if (host->es_sel)
+		loadsegment(es, host->es_sel);
+	for (i = 0; i < VMX_NMSRS; i++) {
+		if (cpudata->gmsrs[i] != host->msrs[i])
+			wrmsrl(msrs[i], host->msrs[i]);
+	}
+	/* VM exits set the TR limit to 0x67 and the GDTR limit to 0xFFFF. */
+	invalidate_tss_limit();
+	load_fixmap_gdt(smp_processor_id());
+	cpudata->msrs_live = false;
+}
+
+/* Before an entry, IRQs off: the guest's syscall MSRs in the hardware. */
+static void vmx_msrs_prepare(struct vmx_cpudata *cpudata)
+{
+	static const u32 msrs[VMX_NMSRS] = {
+		MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+		MSR_SYSCALL_MASK,
+	};
+	struct vmx_host_state *host = &cpudata->host;
+	unsigned int i;
+	u64 fs_base;
+
+	if (cpudata->msrs_live)
+		return;
+	for (i = 0; i < VMX_NMSRS; i++) {
+		rdmsrl(msrs[i], host->msrs[i]);
+		if (cpudata->gmsrs[i] != host->msrs[i])
+			wrmsrl(msrs[i], cpudata->gmsrs[i]);
+	}
+	/* VM exits load null selectors: the host's come back at put. */
+	savesegment(fs, host->fs_sel);
+	savesegment(gs, host->gs_sel);
+	savesegment(ds, host->ds_sel);
+	savesegment(es, host->es_sel);
+	asm volatile("sldt %0" : "=g" (host->ldt_sel));
+	/* Kernel mode leaves FS to the task: its TLS base. */
+	rdmsrl(MSR_FS_BASE, fs_base);
+	if (fs_base != cpudata->host_fs_base) {
+		vmx_write(HOST_FS_BASE, fs_base);
+		cpudata->host_fs_base = fs_base;
+	}
+	cpudata->host_debugctl = get_debugctlmsr();
+	cpudata->msrs_live = true;
+}
+
+static void vmx_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct vmx_cpudata *cpudata = container_of(pn, struct vmx_cpudata, pn);
+
+	vmx_vcpu_load(cpudata);
+	/* Other tasks ran here: flush L1D before the guest runs again. */
+	cpudata->l1d_flush = true;
+}
+
+static void vmx_sched_out(struct preempt_notifier *pn,
+			  struct task_struct *next)
+{
+	vmx_vcpu_put(container_of(pn, struct vmx_cpudata, pn));
+}
+
+static struct preempt_ops vmx_preempt_ops = {
+	.sched_in = vmx_sched_in,
+	.sched_out = vmx_sched_out,
+};
+
+/* The VMCS is current until vmx_vcpu_leave(), whatever CPU we run on. */
+static void vmx_vcpu_enter(struct vmx_cpudata *cpudata)
+{
+	preempt_disable();
+	vmx_vcpu_load(cpudata);
+	preempt_notifier_init(&cpudata->pn, &vmx_preempt_ops);
+	preempt_notifier_register(&cpudata->pn);
+	cpudata->entered = true;
+	preempt_enable();
+}
+
+static void vmx_vcpu_leave(struct vmx_cpudata *cpudata)
+{
+	preempt_disable();
+	cpudata->entered = false;
+	preempt_notifier_unregister(&cpudata->pn);
+	vmx_vcpu_put(cpudata);
+	preempt_enable();
+}
+
+/* A guest syscall MSR written by the guest or by userland. */
+void vmx_set_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot,
+		      u64 val)
+{
+	static const u32 msrs[VMX_NMSRS] = {
+		MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+		MSR_SYSCALL_MASK,
+	};
+
+	preempt_disable();
+	cpudata->gmsrs[slot] = val;
+	if (cpudata->msrs_live)
+		wrmsrl(msrs[slot], val);
+	preempt_enable();
+}
+
+u64 vmx_get_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot)
+{
+	preempt_disable();
+	if (cpudata->msrs_live && slot == VMX_MSR_KERNEL_GS_BASE)
+		rdmsrl(MSR_KERNEL_GS_BASE, cpudata->gmsrs[slot]);
+	preempt_enable();
+	return cpudata->gmsrs[slot];
+}
+
+/* -------------------------------------------------------------------------- */
+/* Controls. */
+
+void vmx_procbased(struct vmx_cpudata *cpudata, u32 bits, bool on)
+{
+	u32 val = on ? cpudata->procbased | bits : cpudata->procbased & ~bits;
+
+	if (val != cpudata->procbased) {
+		cpudata->procbased = val;
+		vmx_write(CPU_BASED_VM_EXEC_CONTROL, val);
+	}
+}
+
+void vmx_int_window(struct vmx_cpudata *cpudata, bool on)
+{
+	vmx_procbased(cpudata, CPU_BASED_INTR_WINDOW_EXITING, on);
+	cpudata->int_window_exit = on;
+}
+
+void vmx_nmi_window(struct vmx_cpudata *cpudata, bool on)
+{
+	vmx_procbased(cpudata, CPU_BASED_NMI_WINDOW_EXITING, on);
+	cpudata->nmi_window_exit = on;
+}
+
+void vmx_ia32e(struct vmx_cpudata *cpudata, bool on)
+{
+	u32 val = on ? cpudata->entry_ctls | VM_ENTRY_IA32E_MODE :
+		       cpudata->entry_ctls & ~VM_ENTRY_IA32E_MODE;
+
+	if (val != cpudata->entry_ctls) {
+		cpudata->entry_ctls = val;
+		vmx_write(VM_ENTRY_CONTROLS, val);
+	}
+}
+
+/* -------------------------------------------------------------------------- */
+/* State and events: nvmm_x86_vmx_state.c. */
+
+static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	struct nvmm_comm_page *comm = vcpu->comm;
+	u64 wanted = READ_ONCE(comm->state_wanted);
+	int ret;
+
+	if (wanted & ~NVMM_X64_STATE_ALL)
+		return -EINVAL;
+	vmx_vcpu_enter(cpudata);
+	vmx_state_get(vcpu, &comm->state, wanted);
+	vmx_vcpu_leave(cpudata);
+	if (wanted & NVMM_X64_STATE_FPU) {
+		ret = nvmm_x86_fpu_get(&cpudata->gfpu, &comm->state.fpu);
+		if (ret)
+			return ret;
+	}
+	comm->state_wanted = 0;
+	comm->state_cached |= wanted;
+	return 0;
+}
+
+/* -------------------------------------------------------------------------- */
+/* The world switch. */
+
+/* No instrumentation while RCU and lockdep think we are in the guest. */
+static noinstr int vmx_enter_exit(struct vmx_cpudata *cpudata)
+{
+	int ret;
+
+	guest_state_enter_irqoff();
+	/* CR2 is not in the VMCS. NMI handlers keep it as they found it. */
+	if (native_read_cr2() != cpudata->cr2)
+		native_write_cr2(cpudata->cr2);
+	ret = nvmm_vmx_run(cpudata->gprs, &cpudata->host_rsp,
+			   cpudata->launched);
+	cpudata->cr2 = native_read_cr2();
+	guest_state_exit_irqoff();
+	return ret;
+}
+
+/* The translations the VCPU may not use any more. IRQs off. */
+static void vmx_tlb_prepare(struct nvmm_machine *mach,
+			    struct vmx_cpudata *cpudata)
+{
+	u64 gen = atomic64_read(&mach->mmu.tlb_gen);
+
+	if (cpudata->tlb_gen != gen) {
+		cpudata->tlb_gen = gen;
+		cpudata->flush_ept = true;
+	}
+	if (cpudata->flush_ept) {
+		/* Guest-physical and combined translations, all VPIDs. */
+		vmx_invept(vmx_feat.ept_flush, vmx_read(EPT_POINTER));
+		cpudata->flush_ept = false;
+		cpudata->flush_vpid = false;
+	}
+	if (cpudata->flush_vpid) {
+		vmx_invvpid(vmx_feat.vpid_flush, cpudata->vpid);
+		cpudata->flush_vpid = false;
+	}
+}
+
+/*
+ * Enter the guest once. Returns true if it ran or tried to (the exit
+ * reason in *reason, VMX_EXIT_ENTRY_FAILED alone if VMLAUNCH/VMRESUME
+ * failed), or false with the exit to return to userland in *exit_reason.
+ */
+static bool vmx_vcpu_run_once(struct nvmm_machine *mach,
+			      struct nvmm_cpu *vcpu, u32 *reason,
+			      u64 *exit_reason)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	struct vmx_pcpu *pcpu;
+	bool guest_dr, guest_xcr0;
+	u64 cr3, cr4, dr7;
+	int ret;
+
+	if (cpudata->pdptrs_load) {
+		/* May sleep: before IRQs go off. */
+		vmx_load_pdptrs(mach);
+		cpudata->pdptrs_load = false;
+	}
+	dr7 = vmx_read(GUEST_DR7);
+
+	local_irq_disable();
+	/* Finish the delivery of an interrupted event before anything else. */
+	if (cpudata->evt_pending && cpudata->reinject_runs < 16) {
+		cpudata->reinject_runs++;
+		WRITE_ONCE(vcpu->hcpu, smp_processor_id());
+		WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
+		/* As in nvmm_vcpu_enter_check(): flushes see us in guest. */
+		smp_mb();
+	} else {
+		cpudata->reinject_runs = 0;
+		if (nvmm_vcpu_enter_check(vcpu, exit_reason)) {
+			local_irq_enable();
+			return false;
+		}
+	}
+	nvmm_vcpu_fpu_load();
+
+	/*
+	 * The reboot notifier and CPU hotplug turn VMX off, IRQs off: with
+	 * IRQs off here, this CPU keeps it at least until we enable them.
+	 */
+	pcpu = this_cpu_ptr(&vmx_pcpu);
+	if (unlikely(READ_ONCE(nvmm_rebooting) || !pcpu->on ||
+		     pcpu->current_vmcs != cpudata)) {
+		nvmm_vcpu_leave(vcpu);
+		local_irq_enable();
+		*exit_reason = NVMM_VCPU_EXIT_NONE;
+		return false;
+	}
+
+	vmx_tlb_prepare(mach, cpudata);
+	/* CR3 (PCID) and CR4 of this task on this CPU, as of now. */
+	cr3 = __get_current_cr3_fast();
+	if (cr3 != cpudata->host_cr3) {
+		vmx_write(HOST_CR3, cr3);
+		cpudata->host_cr3 = cr3;
+	}
+	cr4 = cr4_read_shadow();
+	if (cr4 != cpudata->host_cr4) {
+		vmx_write(HOST_CR4, cr4);
+		cpudata->host_cr4 = cr4;
+	}
+	vmx_msrs_prepare(cpudata);
+
+	guest_timing_enter_irqoff();
+
+	/*
+	 * CR4 writes of valid bits do not exit: the guest may turn OSXSAVE on
+	 * at any time and must then find its own XCR0, whatever CR4 is now.
+	 */
+	guest_xcr0 = nvmm_x86_host_xcr0 && cpudata->xcr0 != nvmm_x86_host_xcr0;
+	if (guest_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, cpudata->xcr0);
+	guest_dr = cpudata->dr_live || (dr7 & DR7_BP_EN_MASK);
+	if (guest_dr) {
+		if (hw_breakpoint_active())
+			set_debugreg(0, 7);
+		set_debugreg(cpudata->drs[0], 0);
+		set_debugreg(cpudata->drs[1], 1);
+		set_debugreg(cpudata->drs[2], 2);
+		set_debugreg(cpudata->drs[3], 3);
+		set_debugreg(cpudata->dr6, 6);
+	}
+	/* L1TF: the guest must not read what the host left in L1D. */
+	if (vmx_feat.l1d_flush && cpudata->l1d_flush) {
+		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
+		cpudata->l1d_flush = false;
+	}
+
+	ret = vmx_enter_exit(cpudata);
+	nvmm_count(NVMM_COUNT_ENTRIES);
+
+	if (likely(!ret)) {
+		*reason = vmx_read(VM_EXIT_REASON);
+		if (!(*reason & VMX_EXIT_ENTRY_FAILED))
+			cpudata->launched = true;
+		/* An NMI of the host stopped the guest: the host's, now. */
+		if ((u16)*reason == EXIT_REASON_EXCEPTION_NMI &&
+		    (vmx_read(VM_EXIT_INTR_INFO) &
+		     (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK)) ==
+		    (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR))
+			nvmm_vmx_nmi();
+	} else {
+		*reason = VMX_EXIT_ENTRY_FAILED;
+	}
+
+	if (cpudata->dr_live) {
+		/* The guest touched its DRs freely: take them, watch again. */
+		get_debugreg(cpudata->drs[0], 0);
+		get_debugreg(cpudata->drs[1], 1);
+		get_debugreg(cpudata->drs[2], 2);
+		get_debugreg(cpudata->drs[3], 3);
+		get_debugreg(cpudata->dr6, 6);
+		cpudata->dr_live = false;
+		vmx_procbased(cpudata, CPU_BASED_MOV_DR_EXITING, true);
+	}
+	if (guest_dr)
+		set_debugreg(DR6_RESERVED, 6);
+	/* VM exits clear DR7 and DEBUGCTL. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+	if (cpudata->host_debugctl)
+		update_debugctlmsr(cpudata->host_debugctl);
+	/* XSETBV exits: XCR0 is still what we loaded. */
+	if (guest_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, nvmm_x86_host_xcr0);
+	/* VMSCAPE: no guest-trained prediction for the VMM in userland. */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
+
+	nvmm_vcpu_leave(vcpu);
+	guest_timing_exit_irqoff();
+	local_irq_enable();
+	return true;
+}
+
+static void vmx_exitstate(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	u64 intr = vmx_read(GUEST_INTERRUPTIBILITY_INFO);
+
+	exit->exitstate.rflags = vmx_read(GUEST_RFLAGS);
+	exit->exitstate.cr8 = cpudata->cr8;
+	exit->exitstate.int_shadow =
+		!!(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	exit->exitstate.int_window_exiting = cpudata->int_window_exit;
+	exit->exitstate.nmi_window_exiting = cpudata->nmi_window_exit;
+	exit->exitstate.evt_pending = cpudata->evt_pending;
+	exit->exitstate.rsvd = 0;
+}
+
+static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	struct nvmm_comm_page *comm = vcpu->comm;
+	struct nvmm_vcpu_exit exit;
+	u64 commit, reason;
+	u32 hwreason;
+	int ret = 0;
+
+	vmx_vcpu_enter(cpudata);
+	commit = READ_ONCE(comm->state_commit);
+	if (commit) {
+		ret = vmx_state_set(vcpu, commit);
+		if (ret)
+			goto out;
+		comm->state_commit = 0;
+	}
+	if (READ_ONCE(comm->event_commit)) {
+		ret = vmx_vcpu_inject(vcpu);
+		if (ret)
+			goto out;
+		comm->event_commit = false;
+	}
+	comm->state_cached = 0;
+	/* Back from userland: flush L1D before the next entry. */
+	cpudata->l1d_flush = true;
+
+	memset(&exit, 0, sizeof(exit));
+	ret = fpu_swap_kvm_fpstate(&cpudata->gfpu, true);
+	if (ret)
+		goto out;
+	for (;;) {
+		if (!vmx_vcpu_run_once(mach, vcpu, &hwreason, &reason)) {
+			exit.reason = reason;
+			ret = 0;
+			break;
+		}
+		ret = vmx_exit(mach, vcpu, hwreason, &exit);
+		if (ret)
+			break;
+	}
+	fpu_swap_kvm_fpstate(&cpudata->gfpu, false);
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	vmx_exitstate(vcpu, &exit);
+	memcpy(&comm->exit, &exit, sizeof(exit));
+out:
+	vmx_vcpu_leave(cpudata);
+	return ret;
+}
+
+static int vmx_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,
+			      void __user *conf)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	struct nvmm_vcpu_conf_tpr tpr;
+
+	switch (op) {
+	case NVMM_VCPU_CONF_CPUID:
+		return nvmm_x86_conf_cpuid(&cpudata->cpuid, conf);
+	case NVMM_VCPU_CONF_TPR:
+		if (copy_from_user(&tpr, conf, sizeof(tpr)))
+			return -EFAULT;
+		if (tpr.rsvd)
+			return -EINVAL;
+		cpudata->tpr_exit_changed = tpr.exit_changed;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* -------------------------------------------------------------------------- */
+/* VCPUs and machines. */
+
+static void vmx_vmcs_init(struct vmx_cpudata *cpudata,
+			  struct nvmm_machine *mach)
+{
+	u64 val;
+
+	vmx_write(VMCS_LINK_POINTER, -1ULL);
+	vmx_write(VIRTUAL_PROCESSOR_ID, cpudata->vpid);
+	vmx_write(EPT_POINTER, mach->mmu.root_pa | VMX_EPTP_MT_WB |
+		  ((nvmm_x86_vmx.pt_ops->levels == 5) ? VMX_EPTP_PWL_5 :
+							VMX_EPTP_PWL_4));
+
+	cpudata->procbased = vmx_feat.procbased;
+	cpudata->entry_ctls = vmx_feat.entry_ctls;
+	vmx_write(PIN_BASED_VM_EXEC_CONTROL, vmx_feat.pinbased);
+	vmx_write(CPU_BASED_VM_EXEC_CONTROL, cpudata->procbased);
+	vmx_write(SECONDARY_VM_EXEC_CONTROL, vmx_feat.procbased2);
+	vmx_write(VM_EXIT_CONTROLS, vmx_feat.exit_ctls);
+	vmx_write(VM_ENTRY_CONTROLS, cpudata->entry_ctls);
+	if (vmx_feat.procbased2 & SECONDARY_EXEC_ENCLS_EXITING)
+		vmx_write(ENCLS_EXITING_BITMAP, -1ULL);
+	vmx_write(EXCEPTION_BITMAP, VMX_EXCP_INTERCEPTS);
+	vmx_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmx_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmx_write(CR3_TARGET_COUNT, 0);
+	vmx_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmx_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmx_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmx_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmx_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
+	vmx_write(CR0_GUEST_HOST_MASK, vmx_crs.cr0_mask);
+	vmx_write(CR4_GUEST_HOST_MASK, vmx_crs.cr4_mask);
+
+	vmx_write(GUEST_IA32_DEBUGCTL, 0);
+	vmx_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	vmx_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmx_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+
+	/* Host state that is the same on every CPU. */
+	vmx_write(HOST_CS_SELECTOR, __KERNEL_CS);
+	vmx_write(HOST_SS_SELECTOR, __KERNEL_DS);
+	vmx_write(HOST_DS_SELECTOR, 0);
+	vmx_write(HOST_ES_SELECTOR, 0);
+	vmx_write(HOST_FS_SELECTOR, 0);
+	vmx_write(HOST_GS_SELECTOR, 0);
+	vmx_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
+	rdmsrl(MSR_IA32_SYSENTER_CS, val);
+	vmx_write(HOST_IA32_SYSENTER_CS, val);
+	rdmsrl(MSR_IA32_SYSENTER_EIP, val);
+	vmx_write(HOST_IA32_SYSENTER_EIP, val);
+	rdmsrl(MSR_IA32_CR_PAT, val);
+	vmx_write(HOST_IA32_PAT, val);
+	rdmsrl(MSR_EFER, val);
+	vmx_write(HOST_IA32_EFER, val);
+	vmx_write(HOST_RIP, (unsigned long)nvmm_vmx_exit);
+	/* The rest: per CPU, or when it changes (cached as unknown). */
+	cpudata->host_rsp = 0;
+	cpudata->host_cr3 = 0;
+	cpudata->host_cr4 = 0;
+	cpudata->host_fs_base = ~0ULL;
+	vmx_write(HOST_FS_BASE, 0);
+	vmx_host_percpu(smp_processor_id());
+}
+
+static int vmx_vcpu_create(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata;
+	int ret, vpid;
+
+	cpudata = kvzalloc(sizeof(*cpudata), GFP_KERNEL_ACCOUNT);
+	if (!cpudata)
+		return -ENOMEM;
+	cpudata->cpu = -1;
+	INIT_LIST_HEAD(&cpudata->loaded_link);
+	cpudata->vcpu = vcpu;
+	cpudata->mach = mach;
+
+	/* Up to 32768 VCPUs exist at once: VPIDs do not run out. */
+	vpid = ida_alloc_range(&vmx_vpids, 1, VMX_NR_VPIDS - 1, GFP_KERNEL);
+	if (vpid < 0) {
+		ret = vpid == -ENOSPC ? -ENOBUFS : vpid;
+		goto fail_free;
+	}
+	cpudata->vpid = vpid;
+	cpudata->vmcs_page = nvmm_alloc_page();
+	if (!cpudata->vmcs_page) {
+		ret = -ENOMEM;
+		goto fail_vpid;
+	}
+	*(u32 *)page_address(cpudata->vmcs_page) =
+		VMX_BASIC_REVISION(vmx_feat.basic);
+	cpudata->vmcs_pa = page_to_phys(cpudata->vmcs_page);
+	ret = nvmm_x86_fpu_alloc(&cpudata->gfpu);
+	if (ret)
+		goto fail_vmcs;
+	vcpu->cpudata = cpudata;
+
+	vmx_vcpu_enter(cpudata);
+	preempt_disable();
+	vmx_vmcs_init(cpudata, mach);
+	preempt_enable();
+	/* The state of a CPU after RESET, through the usual checks. */
+	memcpy(&vcpu->comm->state, &nvmm_x86_reset_state,
+	       sizeof(nvmm_x86_reset_state));
+	ret = vmx_state_set(vcpu, NVMM_X64_STATE_ALL);
+	memset(&vcpu->comm->state, 0, sizeof(vcpu->comm->state));
+	vmx_vcpu_leave(cpudata);
+	if (ret) {
+		vmx_vmcs_clear(cpudata);
+		nvmm_x86_fpu_free(&cpudata->gfpu);
+		goto fail_vmcs;
+	}
+	return 0;
+
+fail_vmcs:
+	vcpu->cpudata = NULL;
+	nvmm_free_page(cpudata->vmcs_page);
+fail_vpid:
+	ida_free(&vmx_vpids, cpudata->vpid);
+fail_free:
+	kvfree(cpudata);
+	return ret;
+}
+
+static void vmx_vcpu_destroy(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+
+	/* Not active anywhere any more: the CPU will not write it back. */
+	vmx_vmcs_clear(cpudata);
+	nvmm_x86_fpu_free(&cpudata->gfpu);
+	nvmm_free_page(cpudata->vmcs_page);
+	ida_free(&vmx_vpids, cpudata->vpid);
+	kvfree(cpudata);
+	vcpu->cpudata = NULL;
+}
+
+static int vmx_machine_create(struct nvmm_machine *mach)
+{
+	return 0;
+}
+
+static void vmx_machine_destroy(struct nvmm_machine *mach)
+{
+}
+
+/* EPT entries: R/W/X, write-back whatever the guest's PAT says. */
+static u64 vmx_ept_leaf(u64 pa, u32 prot)
+{
+	u64 pte = pa | VMX_EPT_READABLE_MASK | VMX_EPT_IPAT_BIT |
+		  (MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT);
+
+	if (prot & NVMM_PROT_WRITE)
+		pte |= VMX_EPT_WRITABLE_MASK;
+	if (prot & NVMM_PROT_EXEC)
+		pte |= VMX_EPT_EXECUTABLE_MASK;
+	return pte;
+}
+
+/* EPT walks: 5 levels when the host has them and EPT can. */
+static struct nvmm_pt_ops vmx_pt_ops = {
+	.levels = 4,
+	.leaf = vmx_ept_leaf,
+	.table = VMX_EPT_RWX_MASK,
+	.present = VMX_EPT_RWX_MASK,
+};
+
+/* -------------------------------------------------------------------------- */
+/* Module and CPUs. */
 
 static bool vmx_firmware_allows(void)
 {
@@ -57,10 +895,98 @@ static bool vmx_firmware_allows(void)
 	       (fc & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);
 }
 
+/* A VMCS control word and what we need of it. */
+struct vmx_ctl {
+	const char *name;
+	u32 msr, true_msr;	/* capability MSRs (true_msr 0: none) */
+	u32 want;		/* needed, set in every VMCS */
+	u32 toggled;		/* needed, set and cleared as we go */
+	u32 opt;		/* set when the CPU allows it */
+	u32 deny;		/* must be clearable */
+	u32 *out;
+};
+
+/*
+ * The control words from the capability MSRs (allowed 0-settings in the
+ * low half, allowed 1-settings in the high half; the TRUE MSRs when the
+ * CPU has them, which let default-1 controls be cleared). Prints why on
+ * refusal.
+ */
+static int vmx_probe_ctls(void)
+{
+	static const struct vmx_ctl ctls[] = {
+		{ "pin-based", MSR_IA32_VMX_PINBASED_CTLS,
+		  MSR_IA32_VMX_TRUE_PINBASED_CTLS,
+		  PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+		  PIN_BASED_VIRTUAL_NMIS, 0, 0,
+		  PIN_BASED_VMX_PREEMPTION_TIMER | PIN_BASED_POSTED_INTR,
+		  &vmx_feat.pinbased },
+		{ "processor-based", MSR_IA32_VMX_PROCBASED_CTLS,
+		  MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+		  CPU_BASED_HLT_EXITING | CPU_BASED_USE_TSC_OFFSETTING |
+		  CPU_BASED_MWAIT_EXITING | CPU_BASED_RDPMC_EXITING |
+		  CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |
+		  CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |
+		  CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MONITOR_EXITING |
+		  CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+		  CPU_BASED_INTR_WINDOW_EXITING |
+		  CPU_BASED_NMI_WINDOW_EXITING, 0,
+		  CPU_BASED_INVLPG_EXITING | CPU_BASED_RDTSC_EXITING |
+		  CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
+		  CPU_BASED_TPR_SHADOW | CPU_BASED_MONITOR_TRAP_FLAG |
+		  CPU_BASED_PAUSE_EXITING | CPU_BASED_USE_IO_BITMAPS |
+		  CPU_BASED_ACTIVATE_TERTIARY_CONTROLS,
+		  &vmx_feat.procbased },
+		{ "secondary", MSR_IA32_VMX_PROCBASED_CTLS2, 0,
+		  SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID |
+		  SECONDARY_EXEC_UNRESTRICTED_GUEST |
+		  SECONDARY_EXEC_WBINVD_EXITING, 0,
+		  SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_ENCLS_EXITING,
+		  0, &vmx_feat.procbased2 },
+		{ "VM-exit", MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS,
+		  VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE |
+		  VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
+		  VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER, 0, 0,
+		  VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL |
+		  VM_EXIT_SAVE_VMX_PREEMPTION_TIMER | VM_EXIT_CLEAR_BNDCFGS |
+		  VM_EXIT_CLEAR_IA32_RTIT_CTL | VM_EXIT_PT_CONCEAL_PIP,
+		  &vmx_feat.exit_ctls },
+		{ "VM-entry", MSR_IA32_VMX_ENTRY_CTLS,
+		  MSR_IA32_VMX_TRUE_ENTRY_CTLS,
+		  VM_ENTRY_LOAD_DEBUG_CONTROLS | VM_ENTRY_LOAD_IA32_PAT |
+		  VM_ENTRY_LOAD_IA32_EFER, VM_ENTRY_IA32E_MODE, 0,
+		  VM_ENTRY_SMM | VM_ENTRY_DEACT_DUAL_MONITOR |
+		  VM_ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL | VM_ENTRY_LOAD_BNDCFGS |
+		  VM_ENTRY_PT_CONCEAL_PIP | VM_ENTRY_LOAD_IA32_RTIT_CTL,
+		  &vmx_feat.entry_ctls },
+	};
+	bool tru = vmx_feat.basic & VMX_BASIC_TRUE_CTLS;
+	const struct vmx_ctl *c;
+	u32 must, may;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ctls); i++) {
+		c = &ctls[i];
+		rdmsr(tru && c->true_msr ? c->true_msr : c->msr, must, may);
+		if ((c->want | c->toggled) & ~may) {
+			pr_err("cannot load: the CPU's VMX %s controls lack %#x (allowed %#x)\n",
+			       c->name, (c->want | c->toggled) & ~may, may);
+			return -ENODEV;
+		}
+		if (must & (c->deny | c->toggled)) {
+			pr_err("cannot load: the CPU's VMX %s controls force %#x on\n",
+			       c->name, must & (c->deny | c->toggled));
+			return -ENODEV;
+		}
+		*c->out = must | c->want | (c->opt & may);
+	}
+	return 0;
+}
+
 static int vmx_probe(void)
 {
-	u64 procbased, procbased2;
-	u32 msr;
+	u64 fixed0, fixed1;
+	int ret;
 
 	if (!(cpuid_ecx(1) & BIT(5))) {
 		pr_err("cannot load: the CPU has no VMX (VT-x), or the firmware hides it\n");
@@ -80,20 +1006,9 @@ static int vmx_probe(void)
 		       vmx_feat.basic);
 		return -ENODEV;
 	}
-	msr = (vmx_feat.basic & VMX_BASIC_TRUE_CTLS) ?
-	      MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS;
-	rdmsrl(msr, procbased);
-	procbased2 = 0;
-	if ((procbased >> 32) & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
-		rdmsrl(MSR_IA32_VMX_PROCBASED_CTLS2, procbased2);
-	vmx_feat.procbased2_allowed1 = procbased2 >> 32;
-	if (!(vmx_feat.procbased2_allowed1 & SECONDARY_EXEC_ENABLE_EPT) ||
-	    !(vmx_feat.procbased2_allowed1 & SECONDARY_EXEC_ENABLE_VPID) ||
-	    !(vmx_feat.procbased2_allowed1 &
-	      SECONDARY_EXEC_UNRESTRICTED_GUEST)) {
-		pr_err("cannot load: VMX lacks EPT, VPID or unrestricted guest\n");
-		return -ENODEV;
-	}
+	ret = vmx_probe_ctls();
+	if (ret)
+		return ret;
 	rdmsr(MSR_IA32_VMX_EPT_VPID_CAP, vmx_feat.ept, vmx_feat.vpid);
 	if ((vmx_feat.ept & VMX_EPT_NEEDED) != VMX_EPT_NEEDED ||
 	    !(vmx_feat.ept & VMX_EPT_INVEPT_ANY) ||
@@ -103,6 +1018,31 @@ static int vmx_probe(void)
 		       vmx_feat.ept, vmx_feat.vpid);
 		return -ENODEV;
 	}
+	rdmsrl(MSR_IA32_VMX_MISC, vmx_feat.misc);
+	if (!(vmx_feat.misc & VMX_MISC_SAVE_EFER_LMA)) {
+		pr_err("cannot load: VM exits do not save EFER.LMA (VMX_MISC %#llx)\n",
+		       vmx_feat.misc);
+		return -ENODEV;
+	}
+
+	/* Fixed CR bits; unrestricted guests may clear PE and PG. */
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, fixed0);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, fixed1);
+	vmx_crs.cr0_force1 = fixed0 & ~(u64)(X86_CR0_PE | X86_CR0_PG);
+	vmx_crs.cr0_force0 = (~fixed1 & 0xFFFFFFFFULL) | VMX_CR0_HOST_OFF;
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, fixed0);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, fixed1);
+	vmx_crs.cr4_force1 = fixed0;
+	vmx_crs.cr4_force0 = ~fixed1 & 0xFFFFFFFFULL;
+
+	vmx_feat.ept_flush = (vmx_feat.ept & VMX_EPT_EXTENT_CONTEXT_BIT) ?
+			     VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
+	vmx_feat.vpid_flush =
+		(vmx_feat.vpid & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT) ?
+		VMX_VPID_EXTENT_SINGLE_CONTEXT : VMX_VPID_EXTENT_ALL_CONTEXT;
+	vmx_has_zero_len_inject = vmx_feat.misc & VMX_MISC_ZERO_LEN_INS;
+	vmx_has_ins_outs_info = vmx_feat.basic & VMX_BASIC_INOUT;
+	vmx_has_invpcid = vmx_feat.procbased2 & SECONDARY_EXEC_ENABLE_INVPCID;
 	return 0;
 }
 
@@ -111,33 +1051,98 @@ static void vmx_fini(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		nvmm_free_page(per_cpu(vmx_vmxon, cpu));
-		per_cpu(vmx_vmxon, cpu) = NULL;
+		struct vmx_pcpu *pcpu = per_cpu_ptr(&vmx_pcpu, cpu);
+
+		nvmm_free_page(pcpu->vmxon);
+		pcpu->vmxon = NULL;
 	}
+	if (vmx_msr_bitmap) {
+		__free_page(vmx_msr_bitmap);
+		preempt_notifier_dec();
+	}
+	vmx_msr_bitmap = NULL;
+}
+
+/* Let the guest read (and write, if write) msr without an exit. */
+static void vmx_msr_allow(u8 *bitmap, u32 msr, bool write)
+{
+	u32 base = msr >= 0xC0000000 ? 0x400 : 0, bit = msr & 0x1FFF;
+
+	bitmap[base + bit / 8] &= ~BIT(bit % 8);
+	if (write)
+		bitmap[0x800 + base + bit / 8] &= ~BIT(bit % 8);
 }
 
 static int vmx_init(void)
 {
 	int cpu;
+	u8 *bitmap;
+
+	if (pgtable_l5_enabled() && (vmx_feat.ept & VMX_EPT_PAGE_WALK_5_BIT))
+		vmx_pt_ops.levels = 5;
+	vmx_crs.cr0_mask = vmx_crs.cr0_force1 | vmx_crs.cr0_force0;
+	vmx_crs.cr4_mask = (~nvmm_x86_cr4_valid | vmx_crs.cr4_force1 |
+			vmx_crs.cr4_force0) & 0xFFFFFFFFULL;
+	vmx_crs.cr4_mask |= ~0xFFFFFFFFULL;
 
 	for_each_possible_cpu(cpu) {
+		struct vmx_pcpu *pcpu = per_cpu_ptr(&vmx_pcpu, cpu);
 		struct page *page = nvmm_alloc_page();
 
+		INIT_LIST_HEAD(&pcpu->loaded);
 		if (!page) {
 			vmx_fini();
 			return -ENOMEM;
 		}
 		*(u32 *)page_address(page) = VMX_BASIC_REVISION(vmx_feat.basic);
-		per_cpu(vmx_vmxon, cpu) = page;
+		pcpu->vmxon = page;
 	}
-	pr_info("VMX: VMCS revision %#x%s\n", VMX_BASIC_REVISION(vmx_feat.basic),
-		(vmx_feat.basic & VMX_BASIC_TRUE_CTLS) ? ", TRUE controls" : "");
+
+	/*
+	 * Every MSR access exits but those of state the VMCS switches and of
+	 * the syscall MSRs we switch (writes to those exit: they are rare).
+	 */
+	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
+	if (!vmx_msr_bitmap) {
+		vmx_fini();
+		return -ENOMEM;
+	}
+	bitmap = page_address(vmx_msr_bitmap);
+	memset(bitmap, 0xFF, PAGE_SIZE);
+	vmx_msr_allow(bitmap, MSR_FS_BASE, true);
+	vmx_msr_allow(bitmap, MSR_GS_BASE, true);
+	vmx_msr_allow(bitmap, MSR_IA32_SYSENTER_CS, true);
+	vmx_msr_allow(bitmap, MSR_IA32_SYSENTER_ESP, true);
+	vmx_msr_allow(bitmap, MSR_IA32_SYSENTER_EIP, true);
+	vmx_msr_allow(bitmap, MSR_KERNEL_GS_BASE, false);
+	vmx_msr_allow(bitmap, MSR_STAR, false);
+	vmx_msr_allow(bitmap, MSR_LSTAR, false);
+	vmx_msr_allow(bitmap, MSR_CSTAR, false);
+	vmx_msr_allow(bitmap, MSR_SYSCALL_MASK, false);
+	preempt_notifier_inc();
+
+	/* L1TF: flush L1D before entries, where the kernel asks for it. */
+	vmx_feat.l1d_flush = boot_cpu_has_bug(X86_BUG_L1TF) &&
+			     boot_cpu_has(X86_FEATURE_FLUSH_L1D) &&
+			     l1tf_vmx_mitigation != VMENTER_L1D_FLUSH_NEVER &&
+			     l1tf_vmx_mitigation != VMENTER_L1D_FLUSH_NOT_REQUIRED;
+
+	pr_info("VMX: VMCS revision %#x%s, %u-level EPT, VPID%s%s\n",
+		VMX_BASIC_REVISION(vmx_feat.basic),
+		(vmx_feat.basic & VMX_BASIC_TRUE_CTLS) ? ", TRUE controls" : "",
+		vmx_pt_ops.levels,
+		vmx_has_zero_len_inject ? ", zero-length injection" : "",
+		vmx_feat.l1d_flush ? ", L1D flush on entry" : "");
+	if (boot_cpu_has_bug(X86_BUG_L1TF) &&
+	    !boot_cpu_has(X86_FEATURE_FLUSH_L1D))
+		pr_info("VMX: L1TF: the CPU has no L1D flush command; L1D is not flushed before guest entries\n");
 	return 0;
 }
 
 static int vmx_cpu_enable(void)
 {
-	u64 pa = page_to_phys(__this_cpu_read(vmx_vmxon));
+	struct vmx_pcpu *pcpu = this_cpu_ptr(&vmx_pcpu);
+	u64 pa = page_to_phys(pcpu->vmxon);
 
 	if (cr4_read_shadow() & X86_CR4_VMXE)
 		return -EBUSY;	/* another hypervisor is in VMX operation */
@@ -146,8 +1151,14 @@ static int vmx_cpu_enable(void)
 
 	cr4_set_bits(X86_CR4_VMXE);
 	asm goto("1: vmxon %[pa]\n\t"
+		 "jna %l[fault]\n\t"
 		 _ASM_EXTABLE(1b, %l[fault])
 		 : : [pa] "m" (pa) : "cc", "memory" : fault);
+	pcpu->on = true;
+	pcpu->current_vmcs = NULL;
+	/* Translations of who used VMX here before are not ours to use. */
+	vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
 	return 0;
 
 fault:
@@ -155,8 +1166,16 @@ fault:
 	return -EIO;
 }
 
+/* IRQs off: nothing active here may be written back after VMXOFF. */
 static void vmx_cpu_disable(void)
 {
+	struct vmx_pcpu *pcpu = this_cpu_ptr(&vmx_pcpu);
+	struct vmx_cpudata *cpudata, *tmp;
+
+	list_for_each_entry_safe(cpudata, tmp, &pcpu->loaded, loaded_link)
+		vmx_vmcs_clear_local(cpudata);
+	pcpu->current_vmcs = NULL;
+	pcpu->on = false;
 	asm goto("1: vmxoff\n\t"
 		 _ASM_EXTABLE(1b, %l[fault])
 		 : : : "cc", "memory" : fault);
@@ -169,83 +1188,6 @@ static void vmx_capability(struct nvmm_capability *cap)
 	cap->arch.vcpu_conf_support = NVMM_CAP_ARCH_VCPU_CONF_CPUID |
 				      NVMM_CAP_ARCH_VCPU_CONF_TPR;
 }
-
-static int vmx_machine_create(struct nvmm_machine *mach)
-{
-	return 0;
-}
-
-static void vmx_machine_destroy(struct nvmm_machine *mach)
-{
-}
-
-static int vmx_vcpu_create(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
-{
-	struct vmx_cpudata *cpudata;
-
-	cpudata = kzalloc(sizeof(*cpudata), GFP_KERNEL_ACCOUNT);
-	if (!cpudata)
-		return -ENOMEM;
-	cpudata->vmcs_page = nvmm_alloc_page();
-	if (!cpudata->vmcs_page) {
-		kfree(cpudata);
-		return -ENOMEM;
-	}
-	*(u32 *)page_address(cpudata->vmcs_page) =
-		VMX_BASIC_REVISION(vmx_feat.basic);
-	vcpu->cpudata = cpudata;
-	return 0;
-}
-
-static void vmx_vcpu_destroy(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
-{
-	struct vmx_cpudata *cpudata = vcpu->cpudata;
-
-	nvmm_free_page(cpudata->vmcs_page);
-	kfree(cpudata);
-	vcpu->cpudata = NULL;
-}
-
-/* Running guests on VMX is not implemented yet. */
-static int vmx_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,
-			      void __user *conf)
-{
-	return -EOPNOTSUPP;
-}
-
-static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
-{
-	return -EOPNOTSUPP;
-}
-
-static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
-{
-	return -EOPNOTSUPP;
-}
-
-/* EPT entries: R/W/X bits, write-back memory. */
-#define EPT_R		BIT_ULL(0)
-#define EPT_W		BIT_ULL(1)
-#define EPT_X		BIT_ULL(2)
-#define EPT_MT_WB	(6ULL << 3)
-
-static u64 vmx_ept_leaf(u64 pa, u32 prot)
-{
-	u64 pte = pa | EPT_R | EPT_MT_WB;
-
-	if (prot & NVMM_PROT_WRITE)
-		pte |= EPT_W;
-	if (prot & NVMM_PROT_EXEC)
-		pte |= EPT_X;
-	return pte;
-}
-
-static const struct nvmm_pt_ops vmx_pt_ops = {
-	.levels = 4,
-	.leaf = vmx_ept_leaf,
-	.table = EPT_R | EPT_W | EPT_X,
-	.present = EPT_R | EPT_W | EPT_X,
-};
 
 const struct nvmm_impl nvmm_x86_vmx = {
 	.name = "x86-vmx",

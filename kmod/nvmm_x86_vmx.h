@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Intel VMX backend: what nvmm_x86_vmx.c (VMCS, state, world switch) and
+ * nvmm_x86_vmx_exit.c (exit handling) share.
+ *
+ * The VMCS of a VCPU is current on the CPU its thread runs on for the
+ * whole of every VCPU ioctl (vmx_vcpu_enter() to vmx_vcpu_leave()): a
+ * preempt notifier loads it again wherever the thread is scheduled in, so
+ * VMREAD and VMWRITE may be used anywhere in between, also after sleeping.
+ */
+#ifndef NVMM_X86_VMX_H
+#define NVMM_X86_VMX_H
+
+#include <linux/bug.h>
+#include <linux/list.h>
+#include <linux/preempt.h>
+#include <linux/types.h>
+#include <asm/asm.h>
+#include <asm/vmx.h>
+
+#include "nvmm_x86.h"
+
+/* Exit reasons <asm/vmx.h> does not name. */
+#define VMX_EXIT_GETSEC			11
+#define VMX_EXIT_RSM			17
+#define VMX_EXIT_ENTRY_FAILED		BIT(31)
+
+/* Exit qualification of I/O instructions. */
+#define VMX_IO_SIZE_MASK		0x7
+#define VMX_IO_IN			BIT(3)
+#define VMX_IO_STRING			BIT(4)
+#define VMX_IO_REP			BIT(5)
+#define VMX_IO_PORT_SHIFT		16
+
+/* VM-exit instruction information of INS/OUTS. */
+#define VMX_INSN_ADDR_SIZE(info)	(((info) >> 7) & 7)
+#define VMX_INSN_SEG(info)		(((info) >> 15) & 7)
+
+/* Guest-syscall MSRs the CPU does not switch: ours to switch. */
+enum vmx_msr_slot {
+	VMX_MSR_KERNEL_GS_BASE,
+	VMX_MSR_STAR,
+	VMX_MSR_LSTAR,
+	VMX_MSR_CSTAR,
+	VMX_MSR_SFMASK,
+	VMX_NMSRS,
+};
+
+/* What a VM exit left in the host that we put back at vcpu_put time. */
+struct vmx_host_state {
+	u64 msrs[VMX_NMSRS];
+	u64 fs_base;
+	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
+};
+
+struct vmx_cpudata {
+	struct nvmm_cpu *vcpu;
+	struct nvmm_machine *mach;
+	struct page *vmcs_page;
+	u64 vmcs_pa;
+	u16 vpid;
+
+	/* Where the VMCS is active: -1 when clear. See vmx_vcpu_load(). */
+	int cpu;
+	struct list_head loaded_link;	/* on that CPU's vmx_loaded list */
+	bool launched;
+	struct preempt_notifier pn;
+	bool entered;			/* between vmx_vcpu_enter/leave */
+
+	/* Host values cached in the VMCS, updated when they change. */
+	u64 host_rsp;
+	u64 host_cr3;
+	u64 host_cr4;
+	u64 host_fs_base;
+	u64 host_debugctl;
+
+	/* Guest MSRs in the hardware of cpudata->cpu, with host's saved. */
+	bool msrs_live;
+	u64 gmsrs[VMX_NMSRS];
+	struct vmx_host_state host;
+
+	/* Guest registers the VMCS does not hold. */
+	u64 gprs[NVMM_X64_NGPR];	/* RSP, RIP, RFLAGS: in the VMCS */
+	u64 drs[4];			/* DR0-3 */
+	u64 dr6;
+	u64 cr2;
+	u64 cr8;			/* the TPR: CR8 accesses exit */
+	u64 xcr0;
+	u64 tsc_offset;
+	bool dr_live;			/* MOV DR not intercepted */
+
+	/* Control words as in the VMCS, for toggling bits. */
+	u32 procbased;
+	u32 entry_ctls;
+
+	/* TLBs: VPID translations, EPT translations of the machine. */
+	u64 tlb_gen;
+	bool flush_vpid;
+	bool flush_ept;
+	bool pdptrs_load;		/* load PDPTEs from CR3 before entry */
+
+	/* Events and windows. */
+	bool int_window_exit;
+	bool nmi_window_exit;
+	bool evt_pending;		/* VM-entry interruption info valid */
+	bool evt_soft_intr;		/* it is an interrupt sent as type 5 */
+	u8 evt_vector;
+	unsigned int reinject_runs;
+
+	bool tpr_exit_changed;		/* NVMM_VCPU_CONF_TPR */
+	bool l1d_flush;			/* flush L1D before the next entry */
+
+	struct nvmm_x86_cpuid_conf cpuid;
+	struct fpu_guest gfpu;
+	struct nvmm_x64_state scratch;	/* a copy of committed state */
+};
+
+/* -------------------------------------------------------------------------- */
+/* VMCS access. The VMCS is current (see above); a failure is a bug. */
+
+void vmx_vmwrite_error(unsigned long field, unsigned long val);
+
+static __always_inline u64 vmx_read(unsigned long field)
+{
+	u64 val = 0;
+
+	/* VMfail leaves val alone; a fault (VMX off at reboot) skips. */
+	asm volatile("1: vmread %[field], %[val]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [val] "+r" (val)
+		     : [field] "r" (field)
+		     : "cc");
+	return val;
+}
+
+static __always_inline void vmx_write(unsigned long field, u64 val)
+{
+	asm goto("1: vmwrite %[val], %[field]\n\t"
+		 "jna %l[fail]\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 : : [val] "rm" (val), [field] "r" (field)
+		 : "cc", "memory" : fail, fault);
+	return;
+fail:
+	vmx_vmwrite_error(field, val);
+fault:
+	return;
+}
+
+static inline void vmx_set_bits(unsigned long field, u64 bits)
+{
+	vmx_write(field, vmx_read(field) | bits);
+}
+
+static inline void vmx_clear_bits(unsigned long field, u64 bits)
+{
+	vmx_write(field, vmx_read(field) & ~bits);
+}
+
+/* -------------------------------------------------------------------------- */
+/* nvmm_x86_vmx.c */
+
+/* CR0/CR4 bits the host owns; in hardware: (guest | force1) & ~force0. */
+struct vmx_crs {
+	u64 cr0_mask, cr0_force1, cr0_force0;
+	u64 cr4_mask, cr4_force1, cr4_force0;
+};
+
+extern struct vmx_crs vmx_crs;
+extern bool vmx_has_zero_len_inject;
+extern bool vmx_has_ins_outs_info;
+extern bool vmx_has_invpcid;
+
+void vmx_procbased(struct vmx_cpudata *cpudata, u32 bits, bool on);
+void vmx_int_window(struct vmx_cpudata *cpudata, bool on);
+void vmx_nmi_window(struct vmx_cpudata *cpudata, bool on);
+void vmx_ia32e(struct vmx_cpudata *cpudata, bool on);
+void vmx_set_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot,
+		      u64 val);
+u64 vmx_get_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot);
+
+/* nvmm_x86_vmx_state.c */
+void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
+		   u64 flags);
+int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags);
+void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags);
+void vmx_load_pdptrs(struct nvmm_machine *mach);
+u64 vmx_guest_cr0(void);
+u64 vmx_guest_cr4(void);
+u32 vmx_guest_cpl(void);
+int vmx_set_cr0(struct vmx_cpudata *cpudata, u64 cr0);
+void vmx_inject(struct vmx_cpudata *cpudata, u32 type, u8 vector,
+		bool has_err, u32 err);
+void vmx_inject_excp(struct vmx_cpudata *cpudata, u8 vector, u32 err);
+int vmx_vcpu_inject(struct nvmm_cpu *vcpu);
+
+/* nvmm_x86_vmx_exit.c */
+void vmx_event_reinject(struct vmx_cpudata *cpudata);
+int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
+	     u32 reason, struct nvmm_vcpu_exit *exit);
+void vmx_exit_invalid(struct nvmm_vcpu_exit *exit, u64 code);
+
+/* nvmm_x86_vmx_run.S */
+int nvmm_vmx_run(u64 *gprs, u64 *host_rsp, bool launched);
+extern const char nvmm_vmx_exit[];	/* where VM exits land */
+void nvmm_vmx_nmi(void);
+
+#endif /* NVMM_X86_VMX_H */
