@@ -80,6 +80,10 @@ $(B)/tests/emu/nvmm-hold: tests/emu/nvmm_hold.c $(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(TEST_LDFLAGS) -lvmm
 
+$(B)/tests/emu/kvm-hold: tests/emu/kvm_hold.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
 $(B)/tests/emu/insmod-once: tests/emu/insmod_once.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
@@ -94,7 +98,8 @@ $(B)/tests/emu/run-suite: tests/emu/run-suite
 
 EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/run \
 	$(B)/tests/emu/run_mm $(B)/tests/emu/run_cpu $(B)/tests/emu/run_assist \
-	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once $(GUESTS) \
+	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once \
+	$(B)/tests/emu/kvm-hold $(GUESTS) \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
 
 tests: $(UNIT_TESTS) $(EMU_TESTS)

@@ -79,6 +79,16 @@ bool emu_lane_bochs_svm(void)
 	return strcmp(emu_lane(), "svm-bochs") == 0;
 }
 
+bool emu_lane_bochs(void)
+{
+	return emu_lane_bochs_svm() || strcmp(emu_lane(), "vmx") == 0;
+}
+
+uint64_t emu_spin_rflags(void)
+{
+	return strcmp(emu_lane(), "vmx") == 0 ? 0x202 : 0x2;
+}
+
 int emu_wait(int pid)
 {
 	int status;

@@ -40,6 +40,19 @@ const char *emu_lane(void);
  */
 bool emu_lane_bochs_svm(void);
 
+/* Bochs, either CPU (svm-bochs, vmx): slow guests, tests scale down. */
+bool emu_lane_bochs(void);
+
+/*
+ * RFLAGS for guests that loop without exits. Bochs' VMX (lane vmx) stops a
+ * guest with a host interrupt only while the guest runs with IF=1: it looks
+ * at interrupt masking again when IF changes, and a VM entry from the
+ * host's IF=0 to a guest's IF=0 changes nothing (long_spin with IF=0 never
+ * came back from a run while another thread waited to stop it; with IF=1
+ * it did). Such guests take no interrupt: IF=1 there, 0x2 elsewhere.
+ */
+uint64_t emu_spin_rflags(void);
+
 /* Wait for a child, returning its exit status (or 128 + signal). */
 int emu_wait(int pid);
 

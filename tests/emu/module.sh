@@ -3,6 +3,7 @@
 # Inside an emulated host: loading and unloading nvmm.ko.
 KO=/nvmm/nvmm.ko
 HOLD="$(dirname "$0")/nvmm-hold"
+KVMHOLD="$(dirname "$0")/kvm-hold"
 n=0
 failed=0
 
@@ -22,7 +23,7 @@ svme_any() {
 }
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..6"
 loaded || insmod $KO
 
 # 0: the emulated CPU offers what the lane is for.
@@ -107,4 +108,50 @@ elif [ -c /dev/nvmm ] && nvmmctl identify >/dev/null; then
 else
 	not_ok second_insmod_refused "nvmm no longer usable"
 fi
+# 4: KVM cannot take the CPU from a loaded nvmm.ko. Linux 6.1's KVM takes
+# SVM/VMX when its first VM is created: that must fail (EBUSY), and nvmm
+# keep working.
+loaded || insmod $KO
+if ! kvm-load >/tmp/kvm.out 2>&1; then
+	not_ok kvm_vm_refused_while_loaded "kvm-load failed: $(tail -n 2 /tmp/kvm.out)"
+else
+	out=$("$KVMHOLD" try 2>&1)
+	if [ "${out#refused: EBUSY}" = "$out" ]; then
+		not_ok kvm_vm_refused_while_loaded "KVM_CREATE_VM: $out"
+	elif ! nvmmctl identify >/dev/null; then
+		not_ok kvm_vm_refused_while_loaded "nvmm no longer usable"
+	else
+		ok kvm_vm_refused_while_loaded
+	fi
+	kvm-unload || { echo "# kvm-unload failed"; failed=1; }
+fi
+
+# 5: nvmm.ko cannot take the CPU from a KVM VM: it refuses to load with one
+# line naming the reason, and loads once the VM is gone.
+rmmod nvmm
+dmesg -c >/dev/null
+if ! kvm-load >/tmp/kvm.out 2>&1; then
+	not_ok refused_while_kvm_vm "kvm-load failed: $(tail -n 2 /tmp/kvm.out)"
+else
+	"$KVMHOLD" hold >/tmp/kvmhold.out 2>&1 &
+	kholder=$!
+	i=0
+	while ! grep -q "ready\|refused\|no /dev" /tmp/kvmhold.out 2>/dev/null &&
+	      [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	if ! grep -q ready /tmp/kvmhold.out; then
+		not_ok refused_while_kvm_vm "kvm-hold: $(cat /tmp/kvmhold.out)"
+	elif insmod $KO 2>/dev/null || loaded; then
+		not_ok refused_while_kvm_vm "insmod succeeded beside a KVM VM"
+	elif ! dmesg | grep -q "nvmm: cannot load: .* is already in use on CPU"; then
+		not_ok refused_while_kvm_vm "no refusal line: $(dmesg | grep nvmm | tail -n 2)"
+	else
+		echo "# $(dmesg | grep -m 1 'nvmm: cannot load')"
+		ok refused_while_kvm_vm
+	fi
+	kill $kholder 2>/dev/null; wait $kholder 2>/dev/null
+	kvm-unload || { echo "# kvm-unload failed"; failed=1; }
+fi
+loaded || insmod $KO || echo "# insmod after kvm-unload failed"
 exit $failed

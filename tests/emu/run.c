@@ -683,6 +683,8 @@ START_TEST(stop_from_another_thread)
 	vm_create(&vm, 1 * MIB);
 	vm_load(&vm, "long_spin");
 	vm_mode_long(&vm, 0, VM_CODE);
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RFLAGS] = emu_spin_rflags();
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
 	ck_assert_int_eq(pthread_create(&t, NULL, stopper, &vm.vcpu[0]), 0);
 	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_STOPPED);
 	pthread_join(t, NULL);
@@ -720,6 +722,8 @@ START_TEST(signals_and_stop_from_handler)
 	vm_create(&vm, 1 * MIB);
 	vm_load(&vm, "long_spin");
 	vm_mode_long(&vm, 0, VM_CODE);
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RFLAGS] = emu_spin_rflags();
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
 	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
 
 	/*
@@ -806,6 +810,8 @@ START_TEST(kill9_mid_run_frees_everything)
 		vm_create(&vm, 64 * MIB);
 		vm_load(&vm, "long_spin");
 		vm_mode_long(&vm, 0, VM_CODE);
+		vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RFLAGS] = emu_spin_rflags();
+		vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
 		if (write(pfd[1], "r", 1) != 1)
 			_exit(1);
 		vm_run(&vm, 0);
@@ -849,10 +855,6 @@ int main(void)
 
 	if (access("/dev/nvmm", F_OK) != 0) {
 		printf("TAP version 13\n1..0 # SKIP /dev/nvmm is absent\n");
-		return KSFT_SKIP;
-	}
-	if (strcmp(emu_lane(), "vmx") == 0) {
-		printf("TAP version 13\n1..0 # SKIP the VMX backend does not run guests yet\n");
 		return KSFT_SKIP;
 	}
 	return ksft_run("run", tests, sizeof(tests) / sizeof(tests[0]), 600);

@@ -36,7 +36,7 @@
  * in 32/64-bit code the mirrors of large string operands.
  *
  * Environment: ASSIST_SEED (random registers and data), ASSIST_ROUNDS
- * (rounds of the instruction cases; default 2, 1 on svm-bochs).
+ * (rounds of the instruction cases; default 2, 1 on the Bochs lanes).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -206,7 +206,7 @@ static unsigned int rounds(void)
 
 	if (e)
 		return (unsigned int)strtoul(e, NULL, 0);
-	return emu_lane_bochs_svm() ? 1 : 2;
+	return emu_lane_bochs() ? 1 : 2;
 }
 
 static uint64_t regmask(void)
@@ -1517,10 +1517,6 @@ int main(void)
 
 	if (access("/dev/nvmm", F_OK) != 0) {
 		printf("TAP version 13\n1..0 # SKIP /dev/nvmm is absent\n");
-		return KSFT_SKIP;
-	}
-	if (strcmp(emu_lane(), "vmx") == 0) {
-		printf("TAP version 13\n1..0 # SKIP the VMX backend does not run guests yet\n");
 		return KSFT_SKIP;
 	}
 	return ksft_run("run_assist", tests, sizeof(tests) / sizeof(tests[0]),

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The CPU a guest sees under /dev/nvmm on SVM: protected modes, the exits
- * left over by run.c, events whose delivery faults, interrupt shadows,
- * XCR0 and AVX state, ASIDs, the TSC and CPUID. Guest programs are in
- * tests/guests/.
+ * The CPU a guest sees under /dev/nvmm, on SVM and VMX: protected modes,
+ * the exits left over by run.c, events whose delivery faults, interrupt
+ * shadows, XCR0 and AVX state, ASIDs (VPIDs), the TSC and CPUID. Guest
+ * programs are in tests/guests/.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -277,7 +277,7 @@ START_TEST(protected_mode_16)
 END_TEST
 
 /* -------------------------------------------------------------------------- */
-/* The other SVM exits. */
+/* The other exits. */
 
 /* The guest's RIP report r points at these bytes. */
 static void assert_insn_at(uint32_t rip, const uint8_t *bytes, size_t n,
@@ -290,25 +290,57 @@ static void assert_insn_at(uint32_t rip, const uint8_t *bytes, size_t n,
 		      rip);
 }
 
-START_TEST(svm_exits_ud_gp_monitor_mwait)
+/* The instructions each backend makes raise #UD in the guest. */
+struct ud_insn {
+	const char *name;
+	uint8_t bytes[5];
+	unsigned int len;
+};
+
+static const struct ud_insn svm_ud[] = {
+	{ "VMMCALL", { 0x0F, 0x01, 0xD9 }, 3 },
+	{ "VMRUN", { 0x0F, 0x01, 0xD8 }, 3 },
+	{ "VMLOAD", { 0x0F, 0x01, 0xDA }, 3 },
+	{ "VMSAVE", { 0x0F, 0x01, 0xDB }, 3 },
+	{ "STGI", { 0x0F, 0x01, 0xDC }, 3 },
+	{ "CLGI", { 0x0F, 0x01, 0xDD }, 3 },
+	{ "SKINIT", { 0x0F, 0x01, 0xDE }, 3 },
+	{ "INVLPGA", { 0x0F, 0x01, 0xDF }, 3 },
+	{ "RDTSCP", { 0x0F, 0x01, 0xF9 }, 3 },
+};
+
+static const struct ud_insn vmx_ud[] = {
+	{ "VMCALL", { 0x0F, 0x01, 0xC1 }, 3 },
+	{ "VMLAUNCH", { 0x0F, 0x01, 0xC2 }, 3 },
+	{ "VMRESUME", { 0x0F, 0x01, 0xC3 }, 3 },
+	{ "VMXOFF", { 0x0F, 0x01, 0xC4 }, 3 },
+	{ "VMPTRLD", { 0x0F, 0xC7, 0x30 }, 3 },
+	{ "VMPTRST", { 0x0F, 0xC7, 0x38 }, 3 },
+	{ "VMREAD", { 0x0F, 0x78, 0xC1 }, 3 },
+	{ "VMWRITE", { 0x0F, 0x79, 0xC1 }, 3 },
+	{ "VMFUNC", { 0x0F, 0x01, 0xD4 }, 3 },
+	{ "RDTSCP", { 0x0F, 0x01, 0xF9 }, 3 },
+	{ "VMCLEAR", { 0x66, 0x0F, 0xC7, 0x30 }, 4 },
+	{ "VMXON", { 0xF3, 0x0F, 0xC7, 0x30 }, 4 },
+	{ "INVEPT", { 0x66, 0x0F, 0x38, 0x80, 0x08 }, 5 },
+	{ "INVVPID", { 0x66, 0x0F, 0x38, 0x81, 0x08 }, 5 },
+	{ "GETSEC", { 0x0F, 0x37 }, 2 },
+};
+
+/*
+ * MONITOR and MWAIT exit to userland; the virtualization instructions of
+ * the lane's backend (guests/long_excp.S on SVM, long_excp_vmx.S on VMX)
+ * and RDTSCP raise #UD, RDPMC #GP, INVD and WBINVD do nothing.
+ */
+START_TEST(exits_ud_gp_monitor_mwait)
 {
-	static const struct {
-		const char *name;
-		uint8_t bytes[3];
-	} ud[] = {
-		{ "VMMCALL", { 0x0F, 0x01, 0xD9 } },
-		{ "VMRUN", { 0x0F, 0x01, 0xD8 } },
-		{ "VMLOAD", { 0x0F, 0x01, 0xDA } },
-		{ "VMSAVE", { 0x0F, 0x01, 0xDB } },
-		{ "STGI", { 0x0F, 0x01, 0xDC } },
-		{ "CLGI", { 0x0F, 0x01, 0xDD } },
-		{ "SKINIT", { 0x0F, 0x01, 0xDE } },
-		{ "INVLPGA", { 0x0F, 0x01, 0xDF } },
-		{ "RDTSCP", { 0x0F, 0x01, 0xF9 } },
-	};
 	static const uint8_t monitor[] = { 0x0F, 0x01, 0xC8 };
 	static const uint8_t mwait[] = { 0x0F, 0x01, 0xC9 };
 	static const uint8_t rdpmc[] = { 0x0F, 0x33 };
+	bool vmx = strcmp(emu_lane(), "vmx") == 0;
+	const struct ud_insn *ud = vmx ? vmx_ud : svm_ud;
+	unsigned int nud = vmx ? sizeof(vmx_ud) / sizeof(vmx_ud[0]) :
+			   sizeof(svm_ud) / sizeof(svm_ud[0]);
 	const struct nvmm_vcpu_exit *exit;
 	uint32_t host1[4], *r;
 	uint64_t reason, rip;
@@ -319,7 +351,7 @@ START_TEST(svm_exits_ud_gp_monitor_mwait)
 	if (!(host1[2] & (1u << 3)))
 		ksft_skip("the CPU has no MONITOR/MWAIT");
 	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_excp");
+	vm_load(&vm, vmx ? "long_excp_vmx" : "long_excp");
 	vm_mode_long(&vm, 0, VM_CODE);
 	exit = vm.vcpu[0].exit;
 
@@ -351,10 +383,11 @@ START_TEST(svm_exits_ud_gp_monitor_mwait)
 	ck_assert_uint_eq(r[0], 1);
 	ck_assert_uint_eq(r[1], 2);
 	ck_assert_uint_eq(r[2], 3);
-	for (i = 0, k = 3; i < 9; i++) {
+	for (i = 0, k = 3; i < nud; i++) {
 		/* QEMU checks only the RDTSC intercept for RDTSCP. */
-		if (qemu && i == 8 && (k >= n || r[k] != 0xE06 ||
-				       vm.ram[r[k + 1] + 2] != 0xF9)) {
+		if (qemu && !vmx && strcmp(ud[i].name, "RDTSCP") == 0 &&
+		    (k >= n || r[k] != 0xE06 ||
+		     vm.ram[r[k + 1] + 2] != 0xF9)) {
 			ksft_print("RDTSCP ran in the guest: QEMU does not "
 				   "implement the RDTSCP intercept");
 			continue;
@@ -362,9 +395,14 @@ START_TEST(svm_exits_ud_gp_monitor_mwait)
 		ck_assert_msg(k + 1 < n && r[k] == 0xE06, "%s: report %#x, "
 			      "not the #UD handler's 0xe06", ud[i].name,
 			      k < n ? r[k] : 0);
-		assert_insn_at(r[k + 1], ud[i].bytes, 3, ud[i].name);
+		assert_insn_at(r[k + 1], ud[i].bytes, ud[i].len, ud[i].name);
+		/* One after the other, or a MOV to R15 (6 bytes) between. */
 		if (i)
-			ck_assert_uint_eq(r[k + 1], r[k - 1] + 3);
+			ck_assert_msg(r[k + 1] == r[k - 1] + ud[i - 1].len ||
+				      r[k + 1] == r[k - 1] + ud[i - 1].len + 6 ||
+				      r[k + 1] == r[k - 1] + ud[i - 1].len + 11,
+				      "%s at %#x after %s at %#x", ud[i].name,
+				      r[k + 1], ud[i - 1].name, r[k - 1]);
 		k += 2;
 	}
 	ck_assert_uint_eq(n, k + 4);
@@ -596,6 +634,82 @@ sti_window:
 END_TEST
 
 /* -------------------------------------------------------------------------- */
+/* The TPR. */
+
+/*
+ * CR8 is the guest's own on both backends; with NVMM_VCPU_CONF_TPR
+ * exit_changed (VMX advertises it), a MOV to CR8 that changes the TPR
+ * exits with TPR_CHANGED, RIP past it, the new TPR in exitstate.cr8.
+ */
+START_TEST(tpr_cr8_and_exit_changed)
+{
+	struct nvmm_vcpu_conf_tpr tpr = { .exit_changed = 1 };
+	const struct nvmm_vcpu_exit *exit;
+	struct nvmm_capability cap;
+	uint64_t reason;
+	bool conf;
+	int ret;
+
+	ck_assert_int_eq(nvmm_init(), 0);
+	ck_assert_int_eq(nvmm_capability(&cap), 0);
+	conf = cap.arch.vcpu_conf_support & NVMM_CAP_ARCH_VCPU_CONF_TPR;
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_tpr");
+	vm_mode_long(&vm, 0, VM_CODE);
+	exit = vm.vcpu[0].exit;
+
+	ret = nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_TPR,
+				  &tpr);
+	if (!conf) {
+		ksft_print("no NVMM_VCPU_CONF_TPR in the capability: CR8 only");
+		ck_assert_int_eq(ret, -1);
+		ck_assert_int_eq(errno, EINVAL);
+	} else {
+		ck_assert_int_eq(ret, 0);
+		/* 0 -> 5: an exit, after the MOV (4 bytes at VM_CODE + 5). */
+		reason = vm_run(&vm, 0);
+		ck_assert_msg(reason == NVMM_VCPU_EXIT_TPR_CHANGED, "exit %#"
+			      PRIx64 " instead of TPR_CHANGED", reason);
+		ck_assert_uint_eq(exit->exitstate.cr8, 5);
+		ck_assert_uint_eq(get_rip(&vm, 0), VM_CODE + 9);
+		ck_assert_uint_eq(vm.nreports[0], 0);
+		/* 5 -> 5: none; 5 -> 2: one. */
+		reason = vm_run(&vm, 0);
+		ck_assert_msg(reason == NVMM_VCPU_EXIT_TPR_CHANGED, "exit %#"
+			      PRIx64 " instead of TPR_CHANGED", reason);
+		ck_assert_uint_eq(exit->exitstate.cr8, 2);
+		ck_assert_uint_eq(vm.nreports[0], 1);
+	}
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	ck_assert_uint_eq(vm.nreports[0], 2);
+	ck_assert_uint_eq(vm.reports[0][0], 5);
+	ck_assert_uint_eq(vm.reports[0][1], 2);
+	ck_assert_uint_eq(exit->exitstate.cr8, 2);
+	vm_get(&vm, 0, NVMM_X64_STATE_CRS);
+	ck_assert_uint_eq(vm_state(&vm, 0)->crs[NVMM_X64_CR_CR8], 2);
+
+	if (conf) {
+		/* Configured off again: no exit. */
+		tpr.exit_changed = 0;
+		ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+						     NVMM_VCPU_CONF_TPR, &tpr),
+				 0);
+		vm.nreports[0] = 0;
+		vm_mode_long(&vm, 0, VM_CODE);
+		ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+		ck_assert_uint_eq(vm.nreports[0], 2);
+		/* Reserved bits are refused. */
+		memset(&tpr, 0xFF, sizeof(tpr));
+		ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+						     NVMM_VCPU_CONF_TPR, &tpr),
+				 -1);
+		ck_assert_int_eq(errno, EINVAL);
+	}
+	vm_destroy(&vm);
+}
+END_TEST
+
+/* -------------------------------------------------------------------------- */
 /* XCR0 and AVX. */
 
 #define XF_X87		0x1ULL
@@ -724,6 +838,10 @@ START_TEST(xsetbv_and_avx_state)
 		for (i = 0, k = 9; i < 5; i++, k += 3) {
 			ck_assert_msg(r[k] == 0xE13, "XSETBV (%s): report "
 				      "%#x, not #GP", refused[i], r[k]);
+			ck_assert_msg(r[k + 1] >= VM_CODE &&
+				      r[k + 1] < VM_CODE + 0x1000, "XSETBV "
+				      "(%s): #GP at RIP %#x, error code %#x",
+				      refused[i], r[k + 1], r[k + 2]);
 			ck_assert(vm.ram[r[k + 1]] == 0x0F &&
 				  vm.ram[r[k + 1] + 2] == 0xD1);
 			ck_assert_uint_eq(r[k + 2], 0);
@@ -1447,9 +1565,10 @@ int main(void)
 	const struct ksft_test tests[] = {
 		KSFT_TEST(protected_mode_32),
 		KSFT_TEST(protected_mode_16),
-		KSFT_TEST(svm_exits_ud_gp_monitor_mwait),
+		KSFT_TEST(exits_ud_gp_monitor_mwait),
 		KSFT_TEST(event_reinjection_after_npf),
 		KSFT_TEST(interrupt_shadow),
+		KSFT_TEST(tpr_cr8_and_exit_changed),
 		KSFT_TEST(xsetbv_and_avx_state),
 		KSFT_TEST(fpu_state_across_sleeping_faults),
 		KSFT_TEST(asid_recycling),
@@ -1459,10 +1578,6 @@ int main(void)
 
 	if (access("/dev/nvmm", F_OK) != 0) {
 		printf("TAP version 13\n1..0 # SKIP /dev/nvmm is absent\n");
-		return KSFT_SKIP;
-	}
-	if (strcmp(emu_lane(), "vmx") == 0) {
-		printf("TAP version 13\n1..0 # SKIP the VMX backend does not run guests yet\n");
 		return KSFT_SKIP;
 	}
 	return ksft_run("run_cpu", tests, sizeof(tests) / sizeof(tests[0]),
