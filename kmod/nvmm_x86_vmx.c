@@ -347,14 +347,12 @@ static void vmx_vcpu_enter(struct vmx_cpudata *cpudata)
 	vmx_vcpu_load(cpudata);
 	preempt_notifier_init(&cpudata->pn, &vmx_preempt_ops);
 	preempt_notifier_register(&cpudata->pn);
-	cpudata->entered = true;
 	preempt_enable();
 }
 
 static void vmx_vcpu_leave(struct vmx_cpudata *cpudata)
 {
 	preempt_disable();
-	cpudata->entered = false;
 	preempt_notifier_unregister(&cpudata->pn);
 	vmx_vcpu_put(cpudata);
 	preempt_enable();
@@ -1156,9 +1154,14 @@ static int vmx_cpu_enable(void)
 		 : : [pa] "m" (pa) : "cc", "memory" : fault);
 	pcpu->on = true;
 	pcpu->current_vmcs = NULL;
-	/* Translations of who used VMX here before are not ours to use. */
-	vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
-	vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
+	/*
+	 * Translations of who used VMX here before are not ours to use (our
+	 * VCPUs also flush their own on their first entry on a CPU).
+	 */
+	if (vmx_feat.ept & VMX_EPT_EXTENT_GLOBAL_BIT)
+		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	if (vmx_feat.vpid & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT)
+		vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
 	return 0;
 
 fault:

@@ -65,7 +65,6 @@ struct vmx_cpudata {
 	struct list_head loaded_link;	/* on that CPU's vmx_loaded list */
 	bool launched;
 	struct preempt_notifier pn;
-	bool entered;			/* between vmx_vcpu_enter/leave */
 
 	/* Host values cached in the VMCS, updated when they change. */
 	u64 host_rsp;
@@ -196,10 +195,8 @@ void vmx_inject_excp(struct vmx_cpudata *cpudata, u8 vector, u32 err);
 int vmx_vcpu_inject(struct nvmm_cpu *vcpu);
 
 /* nvmm_x86_vmx_exit.c */
-void vmx_event_reinject(struct vmx_cpudata *cpudata);
 int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	     u32 reason, struct nvmm_vcpu_exit *exit);
-void vmx_exit_invalid(struct nvmm_vcpu_exit *exit, u64 code);
 
 /* nvmm_x86_vmx_run.S */
 int nvmm_vmx_run(u64 *gprs, u64 *host_rsp, bool launched);

@@ -28,7 +28,7 @@
 /* Intel MSRs that guests read at boot and that mean nothing here. */
 #define VMX_MSR_PLATFORM_ID	0x17
 
-void vmx_exit_invalid(struct nvmm_vcpu_exit *exit, u64 code)
+static void vmx_exit_invalid(struct nvmm_vcpu_exit *exit, u64 code)
 {
 	exit->reason = NVMM_VCPU_EXIT_INVALID;
 	exit->u.inv.hwcode = code;
@@ -80,7 +80,7 @@ static void vmx_set_gpr(struct vmx_cpudata *cpudata, unsigned int reg,
  * points at the instruction, which the guest executes again. An interrupt
  * we sent as a privileged software exception (vmx_inject_intr()) is.
  */
-void vmx_event_reinject(struct vmx_cpudata *cpudata)
+static void vmx_event_reinject(struct vmx_cpudata *cpudata)
 {
 	u32 info = vmx_read(IDT_VECTORING_INFO_FIELD);
 	u32 type = info & VECTORING_INFO_TYPE_MASK;
