@@ -561,6 +561,46 @@ bool nvmm_x86_excp_has_error(u8 vector)
 	}
 }
 
+bool nvmm_x86_excp_sets_rf(u8 vector)
+{
+	switch (vector) {
+	case 1:		/* #DB */
+	case 3:		/* #BP */
+	case 4:		/* #OF */
+	case 8:		/* #DF */
+	case 18:	/* #MC */
+		return false;
+	default:
+		return true;
+	}
+}
+
+int nvmm_x86_event_check(const struct nvmm_vcpu_event *ev)
+{
+	switch (ev->type) {
+	case NVMM_VCPU_EVENT_EXCP:
+		/* Vectors 0-31 but the NMI's; the error code is 32-bit. */
+		if (ev->vector == 2 || ev->vector >= 32)
+			return -EINVAL;
+		if (ev->u.excp.error >> 32)
+			return -EINVAL;
+		return 0;
+	case NVMM_VCPU_EVENT_INTR:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int nvmm_x86_xsetbv_check(u64 cr4, u32 ecx, unsigned int cpl, u64 val)
+{
+	if (!(cr4 & X86_CR4_OSXSAVE))
+		return 6;	/* #UD */
+	if (ecx != 0 || cpl != 0 || !nvmm_x86_xcr0_valid(val))
+		return 13;	/* #GP(0) */
+	return 0;
+}
+
 /* -------------------------------------------------------------------------- */
 /* The guest FPU, kept in a kernel fpstate switched in for the guest. */
 

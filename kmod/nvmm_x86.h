@@ -70,4 +70,19 @@ void nvmm_x86_fpu_reset(struct fpu_guest *gfpu, u64 xcr0);
 /* Exception vectors that push an error code. */
 bool nvmm_x86_excp_has_error(u8 vector);
 
+/*
+ * Whether RFLAGS.RF is set before an exception is injected: faults restart
+ * their instruction, which must not hit its instruction breakpoint again.
+ */
+bool nvmm_x86_excp_sets_rf(u8 vector);
+
+/* The event userland committed (a copy): 0, or -EINVAL if malformed. */
+int nvmm_x86_event_check(const struct nvmm_vcpu_event *ev);
+
+/*
+ * The guest's XSETBV of val to XCR[ecx] at cpl with CR4 cr4: 0 if it may be
+ * done, else the vector of the exception it raises (#UD or #GP(0)).
+ */
+int nvmm_x86_xsetbv_check(u64 cr4, u32 ecx, unsigned int cpl, u64 val);
+
 #endif /* NVMM_X86_H_INTERNAL */

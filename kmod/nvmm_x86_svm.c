@@ -426,18 +426,8 @@ static void svm_event_inject(struct svm_cpudata *cpudata, u32 type,
 
 static void svm_inject_excp(struct svm_cpudata *cpudata, u8 vector, u32 err)
 {
-	/* Faults restart their instruction: no breakpoint on it again. */
-	switch (vector) {
-	case DB_VECTOR:
-	case BP_VECTOR:
-	case OF_VECTOR:
-	case DF_VECTOR:
-	case MC_VECTOR:
-		break;
-	default:
+	if (nvmm_x86_excp_sets_rf(vector))
 		cpudata->vmcb->save.rflags |= X86_EFLAGS_RF;
-		break;
-	}
 	svm_event_inject(cpudata, SVM_EVTINJ_TYPE_EXEPT, vector,
 			 nvmm_x86_excp_has_error(vector), err);
 }
@@ -451,29 +441,21 @@ static int svm_vcpu_inject(struct nvmm_cpu *vcpu)
 	memcpy(&ev, &vcpu->comm->event, sizeof(ev));
 	if (cpudata->evt_pending)
 		return -EBUSY;
-
-	switch (ev.type) {
-	case NVMM_VCPU_EVENT_EXCP:
-		if (ev.vector == NMI_VECTOR || ev.vector >= 32)
-			return -EINVAL;
-		if (ev.u.excp.error >> 32)
-			return -EINVAL;
-		svm_inject_excp(cpudata, ev.vector, (u32)ev.u.excp.error);
-		return 0;
-	case NVMM_VCPU_EVENT_INTR:
-		if (ev.vector == NMI_VECTOR) {
-			svm_event_inject(cpudata, SVM_EVTINJ_TYPE_NMI,
-					 NMI_VECTOR, false, 0);
-			/* Blocked until the handler's IRET: tell when. */
-			svm_nmi_window(cpudata, true);
-		} else {
-			svm_event_inject(cpudata, SVM_EVTINJ_TYPE_INTR,
-					 ev.vector, false, 0);
-		}
-		return 0;
-	default:
+	if (nvmm_x86_event_check(&ev))
 		return -EINVAL;
+
+	if (ev.type == NVMM_VCPU_EVENT_EXCP) {
+		svm_inject_excp(cpudata, ev.vector, (u32)ev.u.excp.error);
+	} else if (ev.vector == NMI_VECTOR) {
+		svm_event_inject(cpudata, SVM_EVTINJ_TYPE_NMI, NMI_VECTOR,
+				 false, 0);
+		/* Blocked until the handler's IRET: tell when. */
+		svm_nmi_window(cpudata, true);
+	} else {
+		svm_event_inject(cpudata, SVM_EVTINJ_TYPE_INTR, ev.vector,
+				 false, 0);
 	}
+	return 0;
 }
 
 /*
@@ -916,14 +898,12 @@ static void svm_exit_xsetbv(struct svm_cpudata *cpudata)
 	struct vmcb *vmcb = cpudata->vmcb;
 	u64 val = ((u64)(u32)cpudata->gprs[NVMM_X64_GPR_RDX] << 32) |
 		  (u32)vmcb->save.rax;
+	int vector = nvmm_x86_xsetbv_check(vmcb->save.cr4,
+					   (u32)cpudata->gprs[NVMM_X64_GPR_RCX],
+					   vmcb->save.cpl, val);
 
-	if (!(vmcb->save.cr4 & X86_CR4_OSXSAVE)) {
-		svm_inject_excp(cpudata, UD_VECTOR, 0);
-		return;
-	}
-	if ((u32)cpudata->gprs[NVMM_X64_GPR_RCX] != 0 ||
-	    vmcb->save.cpl != 0 || !nvmm_x86_xcr0_valid(val)) {
-		svm_inject_excp(cpudata, GP_VECTOR, 0);
+	if (vector) {
+		svm_inject_excp(cpudata, vector, 0);
 		return;
 	}
 	cpudata->xcr0 = val;

@@ -399,14 +399,12 @@ static void vmx_exit_xsetbv(struct vmx_cpudata *cpudata)
 {
 	u64 val = ((u64)(u32)cpudata->gprs[NVMM_X64_GPR_RDX] << 32) |
 		  (u32)cpudata->gprs[NVMM_X64_GPR_RAX];
+	int vector = nvmm_x86_xsetbv_check(vmx_guest_cr4(),
+					   (u32)cpudata->gprs[NVMM_X64_GPR_RCX],
+					   vmx_guest_cpl(), val);
 
-	if (!(vmx_guest_cr4() & X86_CR4_OSXSAVE)) {
-		vmx_inject_excp(cpudata, UD_VECTOR, 0);
-		return;
-	}
-	if ((u32)cpudata->gprs[NVMM_X64_GPR_RCX] != 0 ||
-	    vmx_guest_cpl() != 0 || !nvmm_x86_xcr0_valid(val)) {
-		vmx_inject_excp(cpudata, GP_VECTOR, 0);
+	if (vector) {
+		vmx_inject_excp(cpudata, vector, 0);
 		return;
 	}
 	cpudata->xcr0 = val;

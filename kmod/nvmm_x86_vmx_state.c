@@ -416,18 +416,8 @@ static bool vmx_excp_has_error(u8 vector)
 
 void vmx_inject_excp(struct vmx_cpudata *cpudata, u8 vector, u32 err)
 {
-	/* Faults restart their instruction: no breakpoint on it again. */
-	switch (vector) {
-	case DB_VECTOR:
-	case BP_VECTOR:
-	case OF_VECTOR:
-	case DF_VECTOR:
-	case MC_VECTOR:
-		break;
-	default:
+	if (nvmm_x86_excp_sets_rf(vector))
 		vmx_set_bits(GUEST_RFLAGS, X86_EFLAGS_RF);
-		break;
-	}
 	vmx_inject(cpudata, INTR_TYPE_HARD_EXCEPTION, vector,
 		   vmx_excp_has_error(vector), err);
 }
@@ -463,26 +453,17 @@ int vmx_vcpu_inject(struct nvmm_cpu *vcpu)
 	memcpy(&ev, &vcpu->comm->event, sizeof(ev));
 	if (cpudata->evt_pending)
 		return -EBUSY;
-
-	switch (ev.type) {
-	case NVMM_VCPU_EVENT_EXCP:
-		if (ev.vector == NMI_VECTOR || ev.vector >= 32)
-			return -EINVAL;
-		if (ev.u.excp.error >> 32)
-			return -EINVAL;
-		vmx_inject_excp(cpudata, ev.vector, (u32)ev.u.excp.error);
-		return 0;
-	case NVMM_VCPU_EVENT_INTR:
-		if (ev.vector == NMI_VECTOR) {
-			vmx_inject(cpudata, INTR_TYPE_NMI_INTR, NMI_VECTOR,
-				   false, 0);
-			/* Blocked until the handler's IRET: tell when. */
-			vmx_nmi_window(cpudata, true);
-		} else {
-			vmx_inject_intr(cpudata, ev.vector);
-		}
-		return 0;
-	default:
+	if (nvmm_x86_event_check(&ev))
 		return -EINVAL;
+
+	if (ev.type == NVMM_VCPU_EVENT_EXCP) {
+		vmx_inject_excp(cpudata, ev.vector, (u32)ev.u.excp.error);
+	} else if (ev.vector == NMI_VECTOR) {
+		vmx_inject(cpudata, INTR_TYPE_NMI_INTR, NMI_VECTOR, false, 0);
+		/* Blocked until the handler's IRET: tell when. */
+		vmx_nmi_window(cpudata, true);
+	} else {
+		vmx_inject_intr(cpudata, ev.vector);
 	}
+	return 0;
 }
