@@ -663,6 +663,9 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	/* XSETBV is intercepted: XCR0 is still what we loaded. */
 	if (guest_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, nvmm_x86_host_xcr0);
+	/* VMSCAPE: no guest-trained prediction for the VMM in userland. */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
 
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vmcb->control.clean = VMCB_CLEAN_ALL;
