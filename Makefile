@@ -69,18 +69,22 @@ KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/*.S kmod/Kbuild) \
 kmod/nvmm.ko: $(KMOD_SRCS)
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
 
+# When both are the same kernel, one build serves both (a second kbuild in
+# kmod/ at the same time, as make -j would start, would race with it).
+ifeq ($(realpath $(KDIR)),$(realpath $(EMU_KDIR)))
+$(B)/emu/nvmm.ko: kmod/nvmm.ko
+	@mkdir -p $(@D)
+	cp $< $@
+else
 $(B)/emu/nvmm.ko: $(KMOD_SRCS)
 	@test -n "$(EMU_KVER)" || { echo "no /boot/vmlinuz-*-amd64: run 'make deps'"; exit 1; }
 	@mkdir -p $(B)/emu/kmod
-	@if [ "$(realpath $(KDIR))" = "$(realpath $(EMU_KDIR))" ]; then \
-		$(MAKE) kmod/nvmm.ko && cp kmod/nvmm.ko $@; \
-	else \
-		for f in kmod/*.c kmod/*.h kmod/Kbuild $(wildcard kmod/*.S); do \
-			ln -sf ../../../$$f $(B)/emu/kmod/; done; \
-		ln -sfn ../../include $(B)/emu/include; \
-		$(MAKE) -C $(EMU_KDIR) M=$(CURDIR)/$(B)/emu/kmod modules && \
-		cp $(B)/emu/kmod/nvmm.ko $@; \
-	fi
+	for f in kmod/*.c kmod/*.h kmod/Kbuild $(wildcard kmod/*.S); do \
+		ln -sf ../../../$$f $(B)/emu/kmod/; done
+	ln -sfn ../../include $(B)/emu/include
+	$(MAKE) -C $(EMU_KDIR) M=$(CURDIR)/$(B)/emu/kmod modules
+	cp $(B)/emu/kmod/nvmm.ko $@
+endif
 
 kmod: kmod/nvmm.ko $(B)/emu/nvmm.ko
 

@@ -215,6 +215,9 @@ START_TEST(close_frees_everything)
 		if (cycle % 2)
 			ck_assert_int_eq(vcpu_destroy(fd, id[0], 1), 0);
 		close(fd);
+		/* Signs of life for the runner's stall watch (Bochs is slow). */
+		if ((cycle + 1) % 250 == 0 && cycle + 1 < 1000)
+			ksft_print("%u cycles", cycle + 1);
 	}
 
 	emu_drop_caches();
@@ -631,6 +634,9 @@ static int fuzz_run(uint64_t seed, unsigned int count, bool no_runs)
 		unsigned long cmd;
 		int ret, k;
 
+		/* Signs of life for the runner's stall watch (Bochs is slow). */
+		if (i % 2500 == 0 && i > 0)
+			ksft_print("%u ioctls", i);
 		for (k = 0; k < 8; k++)
 			args[k] = fuzz_value(page);
 		switch (rnd() % 8) {
