@@ -88,18 +88,30 @@ $(B)/tests/emu/insmod-once: tests/emu/insmod_once.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
-EMU_SCRIPTS := run-suite module.sh refuse.sh
+# Kernel modules the tests load (not part of nvmm), built for the emulated
+# hosts' kernel outside build/tests (which is copied to the emulated host
+# whole) and copied there.
+TEST_KMOD_SRCS := $(wildcard tests/kmod/*.c) tests/kmod/Kbuild
+
+$(B)/tests/emu/nmi_probe.ko: $(TEST_KMOD_SRCS)
+	@test -n "$(EMU_KVER)" || { echo "no /boot/vmlinuz-*-amd64: run 'make deps'"; exit 1; }
+	@mkdir -p $(B)/emu/testkmod $(@D)
+	for f in $(TEST_KMOD_SRCS); do ln -sf ../../../$$f $(B)/emu/testkmod/; done
+	$(MAKE) -C $(EMU_KDIR) M=$(CURDIR)/$(B)/emu/testkmod modules
+	cp $(B)/emu/testkmod/nmi_probe.ko $@
+
+EMU_SCRIPTS := run-suite run-smp2 module.sh refuse.sh
 $(B)/tests/emu/%.sh: tests/emu/%.sh
 	@mkdir -p $(@D)
 	cp $< $@
-$(B)/tests/emu/run-suite: tests/emu/run-suite
+$(B)/tests/emu/run-suite $(B)/tests/emu/run-smp2: $(B)/tests/emu/%: tests/emu/%
 	@mkdir -p $(@D)
 	cp $< $@
 
 EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/run \
 	$(B)/tests/emu/run_mm $(B)/tests/emu/run_cpu $(B)/tests/emu/run_assist \
 	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once \
-	$(B)/tests/emu/kvm-hold $(GUESTS) \
+	$(B)/tests/emu/kvm-hold $(B)/tests/emu/nmi_probe.ko $(GUESTS) \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
 
 tests: $(UNIT_TESTS) $(EMU_TESTS)
