@@ -724,24 +724,53 @@ START_TEST(ksm_merge_then_guest_write)
 END_TEST
 
 /*
- * Pages copied under the guest: MADV_COLLAPSE puts the 4 KiB pages of a
- * 2 MiB range into a new huge page and frees the old ones (the copy a
- * migration makes too). The guest must follow, both ways.
+ * Pages moved under the guest, as migration moves them: the contents go to
+ * new frames and the old ones are freed (or retired). The guest must
+ * follow, both ways. Two ways of moving them here:
+ *   - MADV_COLLAPSE puts the 4 KiB pages of a 2 MiB range into a new huge
+ *     page (a copy, as khugepaged makes);
+ *   - MADV_SOFT_OFFLINE migrates each page to a new frame and retires the
+ *     old one (the kernel's migrate_pages(), as NUMA balancing, compaction
+ *     and memory offlining use; the emulated hosts have one NUMA node).
  */
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
 #endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE	101
+#endif
 #define COL_PAGES	200
 #define COL_GPA		0x10000000ULL
 #define COL_SIZE	(2 * MIB)
+/* Soft-offlined frames are gone for good: a few are enough. */
+#define OFFLINE_PAGES	16
 
-START_TEST(thp_collapse_copies_pages)
+/* Move npages pages at col to new frames; 0, or an errno to skip on. */
+static int move_by_collapse(uint8_t *col, unsigned int npages)
+{
+	(void)npages;
+	ck_assert_int_eq(madvise(col, COL_SIZE, MADV_HUGEPAGE), 0);
+	return madvise(col, COL_SIZE, MADV_COLLAPSE) == 0 ? 0 : errno;
+}
+
+static int move_by_soft_offline(uint8_t *col, unsigned int npages)
+{
+	for (unsigned int i = 0; i < npages; i++) {
+		if (madvise(col + i * PAGE, PAGE, MADV_SOFT_OFFLINE) != 0)
+			return errno;
+	}
+	return 0;
+}
+
+static void pages_moved_under_guest(const char *how, unsigned int npages,
+				    int (*move)(uint8_t *, unsigned int))
 {
 	struct emu_stats before;
 	uint64_t pfn[COL_PAGES];
 	uint32_t expect[2 * COL_PAGES];
 	unsigned int i, moved = 0;
 	uint8_t *raw, *col;
+	int err;
 
 	emu_stats(&before);
 	vm_create(&vm, 1 * MIB);
@@ -755,7 +784,7 @@ START_TEST(thp_collapse_copies_pages)
 	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)col, COL_SIZE), 0);
 	ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)col, COL_GPA,
 				      COL_SIZE, PROT_READ | PROT_WRITE), 0);
-	for (i = 0; i < COL_PAGES; i++) {
+	for (i = 0; i < npages; i++) {
 		uint64_t *ent = (uint64_t *)(vm.ram + DATA_BASE + i * 16);
 
 		ent[0] = COL_GPA + i * PAGE;
@@ -764,29 +793,26 @@ START_TEST(thp_collapse_copies_pages)
 		expect[2 * i] = 0xA0000000 | i;
 		expect[2 * i + 1] = 0xB0000000 | i;
 	}
-	*(uint64_t *)(vm.ram + DATA_BASE + COL_PAGES * 16) = 0;
-	vm_run_expect(&vm, 0, expect, 2 * COL_PAGES);
-	for (i = 0; i < COL_PAGES; i++)
+	*(uint64_t *)(vm.ram + DATA_BASE + npages * 16) = 0;
+	vm_run_expect(&vm, 0, expect, 2 * npages);
+	for (i = 0; i < npages; i++)
 		pfn[i] = host_pfn(col + i * PAGE);
 
 	/* The guest holds writable translations of all of them now. */
-	ck_assert_int_eq(madvise(col, COL_SIZE, MADV_HUGEPAGE), 0);
-	if (madvise(col, COL_SIZE, MADV_COLLAPSE) != 0) {
-		int err = errno;
-
+	err = move(col, npages);
+	if (err != 0) {
 		vm_destroy(&vm);
 		munmap(raw, 2 * COL_SIZE);
-		ksft_skip("MADV_COLLAPSE: %s", strerror(err));
+		ksft_skip("%s: %s", how, strerror(err));
 	}
-	for (i = 0; i < COL_PAGES; i++)
+	for (i = 0; i < npages; i++)
 		moved += host_pfn(col + i * PAGE) != pfn[i];
-	ksft_print("MADV_COLLAPSE moved %u of %u guest pages", moved,
-		   COL_PAGES);
-	ck_assert_uint_eq(moved, COL_PAGES);
+	ksft_print("%s moved %u of %u guest pages", how, moved, npages);
+	ck_assert_uint_eq(moved, npages);
 
 	/* The host writes through the new frames; the guest reads them,
 	 * and its writes are the host's to see. */
-	for (i = 0; i < COL_PAGES; i++) {
+	for (i = 0; i < npages; i++) {
 		uint64_t *ent = (uint64_t *)(vm.ram + DATA_BASE + i * 16);
 
 		ck_assert_uint_eq(*(uint32_t *)(col + i * PAGE + 4),
@@ -801,12 +827,12 @@ START_TEST(thp_collapse_copies_pages)
 	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RIP] = VM_CODE;
 	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
 	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
-	ck_assert_uint_eq(vm.nreports[0], 2 * COL_PAGES);
-	for (i = 0; i < COL_PAGES; i++) {
+	ck_assert_uint_eq(vm.nreports[0], 2 * npages);
+	for (i = 0; i < npages; i++) {
 		ck_assert_msg(vm.reports[0][2 * i] == expect[2 * i], "page %u: "
-			      "the guest read %#x, the host wrote %#x after the "
-			      "collapse: stale translation to the old page", i,
-			      vm.reports[0][2 * i], expect[2 * i]);
+			      "the guest read %#x, the host wrote %#x after %s: "
+			      "stale translation to the old page", i,
+			      vm.reports[0][2 * i], expect[2 * i], how);
 		ck_assert_msg(*(uint32_t *)(col + i * PAGE + 4) ==
 			      expect[2 * i + 1], "page %u: the host sees %#x, "
 			      "the guest wrote %#x", i,
@@ -816,6 +842,18 @@ START_TEST(thp_collapse_copies_pages)
 	vm_destroy(&vm);
 	munmap(raw, 2 * COL_SIZE);
 	assert_no_leak(&before);
+}
+
+START_TEST(thp_collapse_copies_pages)
+{
+	pages_moved_under_guest("MADV_COLLAPSE", COL_PAGES, move_by_collapse);
+}
+END_TEST
+
+START_TEST(migration_moves_pages)
+{
+	pages_moved_under_guest("MADV_SOFT_OFFLINE", OFFLINE_PAGES,
+				move_by_soft_offline);
 }
 END_TEST
 
@@ -2147,6 +2185,7 @@ int main(void)
 		KSFT_TEST(mprotect_readonly),
 		KSFT_TEST(ksm_merge_then_guest_write),
 		KSFT_TEST(thp_collapse_copies_pages),
+		KSFT_TEST(migration_moves_pages),
 		KSFT_TEST(swap_out_while_running),
 		KSFT_TEST(guest_physical_128g),
 		KSFT_TEST(gpa_remap_under_running_vcpus),
