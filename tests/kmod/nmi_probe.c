@@ -7,11 +7,11 @@
  * host, none lost.
  *
  * Writing "CPU COUNT LO HI" to /proc/nmi_probe sends COUNT NMIs to CPU, one
- * at a time: each is sent once the one before was handled, or once 100 ms
- * passed without it (then it is lost); after 3 lost in a row it stops
- * sending. Reading gives
- * "sent received lost in_range": in_range counts the NMIs that interrupted
- * code at addresses [LO, HI) (the test passes nvmm.ko's).
+ * at a time: each is sent once the one before was handled, or once at least
+ * 100 ms passed without it (then it is lost); after 3 lost in a row it
+ * stops sending. Reading gives "sent received lost in_range": in_range
+ * counts the NMIs that interrupted code at addresses [LO, HI) (the test
+ * passes nvmm.ko's).
  */
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
