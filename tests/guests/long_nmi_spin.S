@@ -5,9 +5,9 @@
  *   NMI handler: reports 0xE02, then counts at DATA_BASE + 8 and never
  *                returns (the guest's NMIs stay blocked), with IF as the
  *                main loop had it
- * With RBX != 0 (set by the test) both loops also write a character to
- * PORT_CHAR each time the count has no bit of RBX set: an exit now and
- * then, for CPUs that stop a guest for nothing else.
+ * With RBX != 0 (set by the test, see spin_ticks()) both loops also write
+ * a character to PORT_CHAR each time the count has no bit of RBX set: an
+ * exit now and then, for CPUs that stop a guest for nothing else.
  */
 #include "guest.h"
 #define IDT	(DATA_BASE + 0x1000)
