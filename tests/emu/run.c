@@ -681,12 +681,13 @@ static uint64_t spin_ticks(void)
 	return emu_lane_bochs_svm() ? 0xFFFF : 0;
 }
 
-/* long_spin on VCPU 0, as spin_ticks() says. */
-static void spin_setup(void)
+/* A guest that loops (long_spin, long_nmi_spin) on VCPU 0, with RBX as
+ * spin_ticks() says. */
+static void spin_setup(const char *guest)
 {
 	struct nvmm_x64_state *st;
 
-	vm_load(&vm, "long_spin");
+	vm_load(&vm, guest);
 	vm_mode_long(&vm, 0, VM_CODE);
 	st = vm_state(&vm, 0);
 	st->gprs[NVMM_X64_GPR_RFLAGS] = emu_spin_rflags();
@@ -716,7 +717,7 @@ START_TEST(stop_from_another_thread)
 	pthread_t t;
 
 	vm_create(&vm, 1 * MIB);
-	spin_setup();
+	spin_setup("long_spin");
 	stopper_done = 0;
 	ck_assert_int_eq(pthread_create(&t, NULL, stopper, &vm.vcpu[0]), 0);
 	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_STOPPED);
@@ -843,7 +844,7 @@ START_TEST(kill9_mid_run_frees_everything)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		vm_create(&vm, 64 * MIB);
-		spin_setup();
+		spin_setup("long_spin");
 		if (write(pfd[1], "r", 1) != 1)
 			_exit(1);
 		vm_run(&vm, 0);
@@ -991,7 +992,6 @@ START_TEST(host_nmis_reach_the_host)
 	unsigned long lo, hi, count;
 	struct nmi_probe_result r;
 	struct nvmm_vcpu_event *ev;
-	struct nvmm_x64_state *st;
 	uint64_t reason, gpa, before;
 	pthread_t t;
 
@@ -1003,12 +1003,7 @@ START_TEST(host_nmis_reach_the_host)
 	pin_to(0);
 
 	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_nmi_spin");
-	vm_mode_long(&vm, 0, VM_CODE);
-	st = vm_state(&vm, 0);
-	st->gprs[NVMM_X64_GPR_RFLAGS] = emu_spin_rflags();
-	st->gprs[NVMM_X64_GPR_RBX] = spin_ticks();
-	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+	spin_setup("long_nmi_spin");
 	ev = vm.vcpu[0].event;
 
 	for (int blocked = 0; blocked <= 1; blocked++) {

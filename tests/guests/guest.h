@@ -20,3 +20,31 @@
 .macro REPORT_EAX
 	outl	%eax, $PORT_REPORT
 .endm
+
+/* Long mode with an IDT: where it is. */
+#define IDT		(DATA_BASE + 0x1000)
+
+/*
+ * The IDT helpers of the long-mode programs that take events:
+ *   set_gate   IDT[ecx] = interrupt gate to rax, in the current code
+ *              segment, DPL 0 (clobbers rax, rcx, rdx)
+ *   idt_desc   the operand of LIDT for the 256 gates at IDT
+ */
+.macro LONG_IDT_HELPERS
+set_gate:
+	shll	$4, %ecx
+	addq	$IDT, %rcx
+	movw	%ax, (%rcx)
+	movw	%cs, %dx
+	movw	%dx, 2(%rcx)
+	movw	$0x8E00, 4(%rcx)
+	shrq	$16, %rax
+	movw	%ax, 6(%rcx)
+	shrq	$16, %rax
+	movl	%eax, 8(%rcx)
+	movl	$0, 12(%rcx)
+	ret
+idt_desc:
+	.word	256 * 16 - 1
+	.quad	IDT
+.endm

@@ -9,7 +9,6 @@
  * (STI; NOP), reports 2, halts; then reports 3 and halts again.
  */
 #include "guest.h"
-#define IDT	(DATA_BASE + 0x1000)
 
 	.code64
 	.text
@@ -33,20 +32,7 @@ start:
 	REPORT	3
 	hlt
 
-/* IDT[ecx] = interrupt gate to rax, in the current code segment. */
-set_gate:
-	shll	$4, %ecx
-	addq	$IDT, %rcx
-	movw	%ax, (%rcx)
-	movw	%cs, %dx
-	movw	%dx, 2(%rcx)
-	movw	$0x8E00, 4(%rcx)
-	shrq	$16, %rax
-	movw	%ax, 6(%rcx)
-	shrq	$16, %rax
-	movl	%eax, 8(%rcx)
-	movl	$0, 12(%rcx)
-	ret
+LONG_IDT_HELPERS
 
 gp_handler:
 	pushq	%rax
@@ -66,7 +52,3 @@ int30_handler:
 	REPORT	0xE30
 	popq	%rax
 	iretq
-
-idt_desc:
-	.word	256 * 16 - 1
-	.quad	IDT

@@ -8,7 +8,6 @@
  * further (the length of the faulting instruction).
  */
 #include "guest.h"
-#define IDT	(DATA_BASE + 0x1000)
 
 	.code64
 	.text
@@ -50,20 +49,7 @@ start:
 	REPORT	4
 	hlt
 
-/* IDT[ecx] = interrupt gate to rax, in the current code segment. */
-set_gate:
-	shll	$4, %ecx
-	addq	$IDT, %rcx
-	movw	%ax, (%rcx)
-	movw	%cs, %dx
-	movw	%dx, 2(%rcx)
-	movw	$0x8E00, 4(%rcx)
-	shrq	$16, %rax
-	movw	%ax, 6(%rcx)
-	shrq	$16, %rax
-	movl	%eax, 8(%rcx)
-	movl	$0, 12(%rcx)
-	ret
+LONG_IDT_HELPERS
 
 ud_handler:
 	pushq	%rax
@@ -84,7 +70,3 @@ gp_handler:
 	popq	%rax
 	addq	$8, %rsp
 	iretq
-
-idt_desc:
-	.word	256 * 16 - 1
-	.quad	IDT

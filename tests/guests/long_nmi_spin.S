@@ -10,7 +10,6 @@
  * exit now and then, for CPUs that stop a guest for nothing else.
  */
 #include "guest.h"
-#define IDT	(DATA_BASE + 0x1000)
 
 	.code64
 	.text
@@ -43,21 +42,4 @@ count:
 	outb	%al, $PORT_CHAR
 	jmp	count
 
-/* IDT[ecx] = interrupt gate to rax, in the current code segment. */
-set_gate:
-	shll	$4, %ecx
-	addq	$IDT, %rcx
-	movw	%ax, (%rcx)
-	movw	%cs, %dx
-	movw	%dx, 2(%rcx)
-	movw	$0x8E00, 4(%rcx)
-	shrq	$16, %rax
-	movw	%ax, 6(%rcx)
-	shrq	$16, %rax
-	movl	%eax, 8(%rcx)
-	movl	$0, 12(%rcx)
-	ret
-
-idt_desc:
-	.word	256 * 16 - 1
-	.quad	IDT
+LONG_IDT_HELPERS

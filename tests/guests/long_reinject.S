@@ -9,7 +9,6 @@
  * and the guest itself raises a software interrupt and a #UD.
  */
 #include "guest.h"
-#define IDT	(DATA_BASE + 0x1000)
 #define GDT	0x76000			/* VM_GDT_BASE */
 
 	.code64
@@ -39,19 +38,7 @@ start:
 	REPORT	5
 	hlt
 
-set_gate:
-	shll	$4, %ecx
-	addq	$IDT, %rcx
-	movw	%ax, (%rcx)
-	movw	%cs, %dx
-	movw	%dx, 2(%rcx)
-	movw	$0x8E00, 4(%rcx)
-	shrq	$16, %rax
-	movw	%ax, 6(%rcx)
-	shrq	$16, %rax
-	movl	%eax, 8(%rcx)
-	movl	$0, 12(%rcx)
-	ret
+LONG_IDT_HELPERS
 
 int30_handler:
 	pushq	%rax
@@ -72,7 +59,3 @@ ud_handler:
 	addq	$2, 8(%rsp)
 	popq	%rax
 	iretq
-
-idt_desc:
-	.word	256 * 16 - 1
-	.quad	IDT

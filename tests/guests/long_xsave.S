@@ -9,7 +9,6 @@
  * (for CPUs without the XSETBV intercept, as QEMU before 8.2).
  */
 #include "guest.h"
-#define IDT	(DATA_BASE + 0x1000)
 
 .macro CPUID_ECX leaf, sub
 	movl	$\leaf, %eax
@@ -178,19 +177,7 @@ start:
 	CPUID_ECX 1, 0			/* OSXSAVE clear */
 	hlt
 
-set_gate:
-	shll	$4, %ecx
-	addq	$IDT, %rcx
-	movw	%ax, (%rcx)
-	movw	%cs, %dx
-	movw	%dx, 2(%rcx)
-	movw	$0x8E00, 4(%rcx)
-	shrq	$16, %rax
-	movw	%ax, 6(%rcx)
-	shrq	$16, %rax
-	movl	%eax, 8(%rcx)
-	movl	$0, 12(%rcx)
-	ret
+LONG_IDT_HELPERS
 
 ud_handler:
 	pushq	%rax
@@ -211,7 +198,3 @@ gp_handler:
 	popq	%rax
 	addq	$8, %rsp
 	iretq
-
-idt_desc:
-	.word	256 * 16 - 1
-	.quad	IDT
