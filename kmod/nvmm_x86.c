@@ -350,18 +350,24 @@ bool nvmm_x86_cpuid(const struct nvmm_x86_cpuid_conf *confs,
 		    const struct nvmm_x86_cpuid_ctx *ctx, u32 leaf, u32 subleaf,
 		    u32 regs[4])
 {
+	/*
+	 * The host's limits as the kernel read them at boot: a host CPUID
+	 * serializes, and is itself a VM exit when the host is a guest.
+	 */
+	u32 max_basic = min_t(u32, boot_cpu_data.cpuid_level, CPUID_MAX_BASIC);
 	u32 max, l = leaf;
 	unsigned int i;
 
 	/* Leaves past the maximum answer as the highest basic leaf. */
 	if (l < CPUID_MAX_HYPERVISOR)
-		max = min_t(u32, cpuid_eax(0), CPUID_MAX_BASIC);
+		max = max_basic;
 	else if (l < 0x80000000)
 		max = CPUID_MAX_HYPERVISOR;
 	else
-		max = min_t(u32, cpuid_eax(0x80000000), CPUID_MAX_EXTENDED);
+		max = min_t(u32, boot_cpu_data.extended_cpuid_level,
+			    CPUID_MAX_EXTENDED);
 	if (l > max)
-		l = min_t(u32, cpuid_eax(0), CPUID_MAX_BASIC);
+		l = max_basic;
 
 	if (l == CPUID_MAX_HYPERVISOR)
 		cpuid_clear(regs);
