@@ -753,11 +753,25 @@ static int move_by_collapse(uint8_t *col, unsigned int npages)
 	return madvise(col, COL_SIZE, MADV_COLLAPSE) == 0 ? 0 : errno;
 }
 
+/*
+ * A page still in a CPU's LRU batch cannot be isolated (EBUSY, seen on the
+ * Bochs lanes now and then): mlock() drains every CPU's batch; try again.
+ */
+#define OFFLINE_TRIES	20
+
 static int move_by_soft_offline(uint8_t *col, unsigned int npages)
 {
 	for (unsigned int i = 0; i < npages; i++) {
-		if (madvise(col + i * PAGE, PAGE, MADV_SOFT_OFFLINE) != 0)
-			return errno;
+		int tries = 0;
+
+		while (madvise(col + i * PAGE, PAGE, MADV_SOFT_OFFLINE) != 0) {
+			if (errno != EBUSY || ++tries == OFFLINE_TRIES)
+				return errno;
+			ksft_print("page %u: EBUSY, again", i);
+			ck_assert_int_eq(mlock(col + i * PAGE, PAGE), 0);
+			ck_assert_int_eq(munlock(col + i * PAGE, PAGE), 0);
+			usleep(10 * 1000);
+		}
 	}
 	return 0;
 }
