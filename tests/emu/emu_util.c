@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,15 @@ bool emu_lane_bochs(void)
 uint64_t emu_spin_rflags(void)
 {
 	return strcmp(emu_lane(), "vmx") == 0 ? 0x202 : 0x2;
+}
+
+void emu_pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
 }
 
 int emu_wait(int pid)

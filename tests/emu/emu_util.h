@@ -53,6 +53,9 @@ bool emu_lane_bochs(void);
  */
 uint64_t emu_spin_rflags(void);
 
+/* Run the calling thread on CPU cpu only, failing the test on error. */
+void emu_pin_to(int cpu);
+
 /* Wait for a child, returning its exit status (or 128 + signal). */
 int emu_wait(int pid);
 

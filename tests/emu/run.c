@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -880,15 +879,6 @@ struct nmi_probe_result {
 	unsigned long sent, received, lost, in_range;
 };
 
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
-}
-
 /* Load nmi_probe.ko from this program's directory. */
 static void nmi_probe_load(void)
 {
@@ -951,7 +941,7 @@ static void *nmi_vcpu_thread(void *arg)
 {
 	uint64_t *reason = arg;
 
-	pin_to(NMI_VCPU_CPU);
+	emu_pin_to(NMI_VCPU_CPU);
 	*reason = vm_run(&vm, 0);
 	return NULL;
 }
@@ -1000,7 +990,7 @@ START_TEST(host_nmis_reach_the_host)
 	count = emu_lane_bochs() ? NMI_SENT_BOCHS : NMI_SENT;
 	nmi_probe_load();
 	nvmm_module_range(&lo, &hi);
-	pin_to(0);
+	emu_pin_to(0);
 
 	vm_create(&vm, 1 * MIB);
 	spin_setup("long_nmi_spin");

@@ -1199,15 +1199,6 @@ static void asid_run(unsigned int mi, unsigned int i, unsigned int round)
 		      w);
 }
 
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
-}
-
 START_TEST(asid_recycling)
 {
 	static const unsigned int counts[3] = { 40, 12, 8 };
@@ -1226,14 +1217,14 @@ START_TEST(asid_recycling)
 	ksft_print("%u ASIDs; %u + %u + %u VCPUs on CPU %d%s", svm[1],
 		   counts[0], counts[1], counts[2], cpus[0],
 		   ncpus > 1 ? ", then also moving" : "");
-	pin_to(cpus[0]);
+	emu_pin_to(cpus[0]);
 	for (mi = 0; mi < 3; mi++)
 		amach_create(&amachs[mi], counts[mi]);
 
 	for (round = 0; round < ASID_ROUNDS; round++) {
 		/* Half-way, VCPUs move between two CPUs too. */
 		if (ncpus > 1 && round >= ASID_ROUNDS / 2)
-			pin_to(cpus[round % 2]);
+			emu_pin_to(cpus[round % 2]);
 		/* Every 4th round: some pages move to their other backing. */
 		if (round % 4 == 3) {
 			for (mi = 0; mi < 3; mi++) {
