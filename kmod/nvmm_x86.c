@@ -476,70 +476,139 @@ bool nvmm_x86_pat_valid(u64 pat)
 	return true;
 }
 
-int nvmm_x86_check_crs(const struct nvmm_x64_state *st)
+/*
+ * The checks below return NULL when the group can be loaded, else why it
+ * cannot: what the host cannot take (a value its own instructions would
+ * fault on, or state the world switch cannot load), once NetBSD's
+ * sanitizing (nvmm_x86_state_sanitize) has been applied.
+ */
+static const char *nvmm_x86_check_crs(const struct nvmm_x64_state *st)
 {
 	u64 cr0 = st->crs[NVMM_X64_CR_CR0];
 	u64 cr4 = st->crs[NVMM_X64_CR_CR4];
 
 	if (cr0 >> 32)
-		return -EINVAL;
+		return "CR0 has bits above 31";
 	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
-		return -EINVAL;
+		return "CR0.NW without CR0.CD";
 	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
-		return -EINVAL;
+		return "CR0.PG without CR0.PE";
 	if (cr4 & ~nvmm_x86_cr4_valid)
-		return -EINVAL;
+		return "CR4 has bits the guest may not have";
 	if (st->crs[NVMM_X64_CR_CR8] > 0xF)
-		return -EINVAL;
+		return "CR8 above 15";
 	if (!nvmm_x86_xcr0_valid(st->crs[NVMM_X64_CR_XCR0]))
-		return -EINVAL;
-	return 0;
+		return "XCR0 is a combination XSETBV refuses";
+	return NULL;
 }
 
-int nvmm_x86_check_msrs(const struct nvmm_x64_state *st, u64 efer_extra)
+static const char *nvmm_x86_check_msrs(const struct nvmm_x64_state *st)
 {
-	if (st->msrs[NVMM_X64_MSR_EFER] & ~(nvmm_x86_efer_valid | efer_extra))
-		return -EINVAL;
+	if (st->msrs[NVMM_X64_MSR_EFER] & ~nvmm_x86_efer_valid)
+		return "EFER has bits the guest may not have";
 	if (!nvmm_x86_pat_valid(st->msrs[NVMM_X64_MSR_PAT]))
-		return -EINVAL;
+		return "PAT holds a reserved memory type";
 	if (!nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_LSTAR]) ||
 	    !nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_CSTAR]) ||
 	    !nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_KERNELGSBASE]) ||
 	    !nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_SYSENTER_ESP]) ||
 	    !nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_SYSENTER_EIP]))
-		return -EINVAL;
+		return "a non-canonical address in an MSR";
 	if (st->msrs[NVMM_X64_MSR_SYSENTER_CS] >> 32)
-		return -EINVAL;
+		return "SYSENTER_CS has bits above 31";
 	if (st->msrs[NVMM_X64_MSR_SFMASK] >> 32)
-		return -EINVAL;
-	return 0;
+		return "SFMASK has bits above 31";
+	return NULL;
 }
 
-int nvmm_x86_check_drs(const struct nvmm_x64_state *st)
+static const char *nvmm_x86_check_drs(const struct nvmm_x64_state *st)
 {
 	unsigned int i;
 
 	/* The host loads DR0-3 as they are: they must be canonical. */
 	for (i = NVMM_X64_DR_DR0; i <= NVMM_X64_DR_DR3; i++) {
 		if (!nvmm_x86_canonical(st->drs[i]))
-			return -EINVAL;
+			return "a non-canonical address in DR0-3";
 	}
 	if ((st->drs[NVMM_X64_DR_DR6] >> 32) || (st->drs[NVMM_X64_DR_DR7] >> 32))
-		return -EINVAL;
-	return 0;
+		return "DR6 or DR7 has bits above 31";
+	return NULL;
 }
 
-int nvmm_x86_check_segs(const struct nvmm_x64_state *st)
+static const char *nvmm_x86_check_segs(const struct nvmm_x64_state *st)
 {
 	unsigned int i;
 
 	for (i = 0; i < NVMM_X64_NSEG; i++) {
 		if (st->segs[i].attrib.rsvd)
-			return -EINVAL;
+			return "reserved attribute bits in a segment";
 		if (!nvmm_x86_canonical(st->segs[i].base))
-			return -EINVAL;
+			return "a non-canonical segment base";
 	}
+	return NULL;
+}
+
+/* What NetBSD's kernel makes of committed state before loading it. */
+static void nvmm_x86_state_sanitize(struct nvmm_x64_state *st, u64 flags)
+{
+	if (flags & NVMM_X64_STATE_CRS) {
+		/* XCR0: the bits the guest may not have cleared, x87 forced. */
+		st->crs[NVMM_X64_CR_XCR0] &= nvmm_x86_xcr0_mask;
+		st->crs[NVMM_X64_CR_XCR0] |= XFEATURE_MASK_FP;
+	}
+	if (flags & NVMM_X64_STATE_FPU) {
+		/* MXCSR: only the bits of the given mask the CPU has. */
+		st->fpu.fx_mxcsr_mask &= nvmm_x86_mxcsr_mask;
+		st->fpu.fx_mxcsr &= st->fpu.fx_mxcsr_mask;
+	}
+}
+
+static const char * const nvmm_x86_state_names[] = {
+	"SEGS", "GPRS", "CRS", "DRS", "MSRS", "INTR", "FPU",
+};
+
+int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
+			   u64 flags)
+{
+	const char *why = NULL;
+	u64 group = 0;
+
+	if (flags & ~NVMM_X64_STATE_ALL) {
+		why = "unknown state groups";
+		group = flags & ~NVMM_X64_STATE_ALL;
+		goto refused;
+	}
+	nvmm_x86_state_sanitize(st, flags);
+
+	group = NVMM_X64_STATE_SEGS;
+	if ((flags & group) && (why = nvmm_x86_check_segs(st)))
+		goto refused;
+	group = NVMM_X64_STATE_CRS;
+	if ((flags & group) && (why = nvmm_x86_check_crs(st)))
+		goto refused;
+	group = NVMM_X64_STATE_DRS;
+	if ((flags & group) && (why = nvmm_x86_check_drs(st)))
+		goto refused;
+	group = NVMM_X64_STATE_MSRS;
+	if ((flags & group) && (why = nvmm_x86_check_msrs(st)))
+		goto refused;
 	return 0;
+
+refused:
+	nvmm_x86_state_refused(vcpu, group, why);
+	return -EINVAL;
+}
+
+void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
+			    const char *why)
+{
+	unsigned int bit = group ? __ffs64(group) : 0;
+
+	pr_info_ratelimited("pid %d, machine %u, VCPU %u: state refused (%s): %s\n",
+			    task_tgid_nr(current), vcpu->mach->machid,
+			    vcpu->cpuid,
+			    bit < ARRAY_SIZE(nvmm_x86_state_names) ?
+			    nvmm_x86_state_names[bit] : "?", why);
 }
 
 /* RFLAGS with its fixed bits: bit 1 set, reserved bits clear. */
@@ -653,7 +722,8 @@ int nvmm_x86_fpu_set(struct fpu_guest *gfpu, const struct fxsave *fx,
 	u32 pkru = 0;
 	int ret;
 
-	if (fx->fx_mxcsr & ~nvmm_x86_mxcsr_mask)
+	/* The reset state, or one nvmm_x86_state_prepare() has sanitized. */
+	if (WARN_ON_ONCE(fx->fx_mxcsr & ~nvmm_x86_mxcsr_mask))
 		return -EINVAL;
 	xs = kzalloc(gfpu->uabi_size, GFP_KERNEL);
 	if (!xs)

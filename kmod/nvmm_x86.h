@@ -53,10 +53,18 @@ bool nvmm_x86_cpuid(const struct nvmm_x86_cpuid_conf *confs,
 bool nvmm_x86_xcr0_valid(u64 xcr0);
 bool nvmm_x86_pat_valid(u64 pat);
 bool nvmm_x86_canonical(u64 va);
-int nvmm_x86_check_crs(const struct nvmm_x64_state *st);
-int nvmm_x86_check_msrs(const struct nvmm_x64_state *st, u64 efer_extra);
-int nvmm_x86_check_drs(const struct nvmm_x64_state *st);
-int nvmm_x86_check_segs(const struct nvmm_x64_state *st);
+
+/*
+ * Committed state (st, a kernel copy of the comm page's) for the groups in
+ * flags: made what NetBSD's kernel makes of it (XCR0 and MXCSR masked...),
+ * then checked for what the host cannot load. Returns 0, or -EINVAL after
+ * a rate-limited log line naming the group and the reason.
+ */
+int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
+			   u64 flags);
+/* The log line of a refused commit (group: one NVMM_X64_STATE_* bit). */
+void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
+			    const char *why);
 u64 nvmm_x86_rflags(u64 rflags);
 
 /* The guest FPU: fxsave image <-> the guest's xstate. */

@@ -292,16 +292,11 @@ static int svm_state_set(struct nvmm_cpu *vcpu, u64 flags)
 	unsigned int i;
 	int ret;
 
-	if (flags & ~NVMM_X64_STATE_ALL)
-		return -EINVAL;
 	/* One copy: userland may write the page while we look. */
 	memcpy(st, &vcpu->comm->state, sizeof(*st));
-
-	if (((flags & NVMM_X64_STATE_SEGS) && nvmm_x86_check_segs(st)) ||
-	    ((flags & NVMM_X64_STATE_CRS) && nvmm_x86_check_crs(st)) ||
-	    ((flags & NVMM_X64_STATE_DRS) && nvmm_x86_check_drs(st)) ||
-	    ((flags & NVMM_X64_STATE_MSRS) && nvmm_x86_check_msrs(st, 0)))
-		return -EINVAL;
+	ret = nvmm_x86_state_prepare(vcpu, st, flags);
+	if (ret)
+		return ret;
 	if (flags & NVMM_X64_STATE_FPU) {
 		ret = nvmm_x86_fpu_set(&cpudata->gfpu, &st->fpu,
 				       nvmm_x86_xcr0_mask);
