@@ -7,6 +7,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -140,6 +142,7 @@ const struct nvmm_x64_state nvmm_x86_reset_state = {
 		},
 	},
 	.gprs = {
+		[NVMM_X64_GPR_RDX] = 0x600,	/* family 6, as NetBSD */
 		[NVMM_X64_GPR_RIP] = 0xFFF0,
 		[NVMM_X64_GPR_RFLAGS] = 0x2,
 	},
@@ -158,6 +161,7 @@ const struct nvmm_x64_state nvmm_x86_reset_state = {
 		.fx_cw = 0x0040,
 		.fx_tw = 0xFF,
 		.fx_mxcsr = 0x1F80,
+		.fx_mxcsr_mask = 0xFFFF,	/* masked by the CPU's */
 	},
 };
 
@@ -403,14 +407,19 @@ int nvmm_x86_conf_cpuid(struct nvmm_x86_cpuid_conf *confs,
 
 	if (copy_from_user(&c, uconf, sizeof(c)))
 		return -EFAULT;
-	if (c.rsvd || (c.mask && c.exit))
+	/* As NetBSD: reserved bits, and set/del without mask, ignored. */
+	c.rsvd = 0;
+	if (c.mask && c.exit)
 		return -EINVAL;
-	if (!c.mask) {
-		/* No mask: the set/del words must be empty. */
-		if (c.u.mask.set.eax | c.u.mask.set.ebx | c.u.mask.set.ecx |
-		    c.u.mask.set.edx | c.u.mask.del.eax | c.u.mask.del.ebx |
-		    c.u.mask.del.ecx | c.u.mask.del.edx)
+	if (c.mask) {
+		/* A bit both set and deleted is refused, as NetBSD does. */
+		if ((c.u.mask.set.eax & c.u.mask.del.eax) ||
+		    (c.u.mask.set.ebx & c.u.mask.del.ebx) ||
+		    (c.u.mask.set.ecx & c.u.mask.del.ecx) ||
+		    (c.u.mask.set.edx & c.u.mask.del.edx))
 			return -EINVAL;
+	} else {
+		memset(&c.u, 0, sizeof(c.u));
 	}
 
 	for (i = 0; i < NVMM_X86_NCPUIDS; i++) {
@@ -485,7 +494,6 @@ bool nvmm_x86_pat_valid(u64 pat)
 static const char *nvmm_x86_check_crs(const struct nvmm_x64_state *st)
 {
 	u64 cr0 = st->crs[NVMM_X64_CR_CR0];
-	u64 cr4 = st->crs[NVMM_X64_CR_CR4];
 
 	if (cr0 >> 32)
 		return "CR0 has bits above 31";
@@ -493,19 +501,11 @@ static const char *nvmm_x86_check_crs(const struct nvmm_x64_state *st)
 		return "CR0.NW without CR0.CD";
 	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
 		return "CR0.PG without CR0.PE";
-	if (cr4 & ~nvmm_x86_cr4_valid)
-		return "CR4 has bits the guest may not have";
-	if (st->crs[NVMM_X64_CR_CR8] > 0xF)
-		return "CR8 above 15";
-	if (!nvmm_x86_xcr0_valid(st->crs[NVMM_X64_CR_XCR0]))
-		return "XCR0 is a combination XSETBV refuses";
 	return NULL;
 }
 
 static const char *nvmm_x86_check_msrs(const struct nvmm_x64_state *st)
 {
-	if (st->msrs[NVMM_X64_MSR_EFER] & ~nvmm_x86_efer_valid)
-		return "EFER has bits the guest may not have";
 	if (!nvmm_x86_pat_valid(st->msrs[NVMM_X64_MSR_PAT]))
 		return "PAT holds a reserved memory type";
 	if (!nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_LSTAR]) ||
@@ -514,8 +514,6 @@ static const char *nvmm_x86_check_msrs(const struct nvmm_x64_state *st)
 	    !nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_SYSENTER_ESP]) ||
 	    !nvmm_x86_canonical(st->msrs[NVMM_X64_MSR_SYSENTER_EIP]))
 		return "a non-canonical address in an MSR";
-	if (st->msrs[NVMM_X64_MSR_SYSENTER_CS] >> 32)
-		return "SYSENTER_CS has bits above 31";
 	if (st->msrs[NVMM_X64_MSR_SFMASK] >> 32)
 		return "SFMASK has bits above 31";
 	return NULL;
@@ -530,8 +528,8 @@ static const char *nvmm_x86_check_drs(const struct nvmm_x64_state *st)
 		if (!nvmm_x86_canonical(st->drs[i]))
 			return "a non-canonical address in DR0-3";
 	}
-	if ((st->drs[NVMM_X64_DR_DR6] >> 32) || (st->drs[NVMM_X64_DR_DR7] >> 32))
-		return "DR6 or DR7 has bits above 31";
+	if (st->drs[NVMM_X64_DR_DR7] >> 32)
+		return "DR7 has bits above 31";
 	return NULL;
 }
 
@@ -540,21 +538,60 @@ static const char *nvmm_x86_check_segs(const struct nvmm_x64_state *st)
 	unsigned int i;
 
 	for (i = 0; i < NVMM_X64_NSEG; i++) {
-		if (st->segs[i].attrib.rsvd)
-			return "reserved attribute bits in a segment";
 		if (!nvmm_x86_canonical(st->segs[i].base))
 			return "a non-canonical segment base";
 	}
 	return NULL;
 }
 
-/* What NetBSD's kernel makes of committed state before loading it. */
+/*
+ * XCR0 after NetBSD's masking, made a combination XSETBV accepts: the host
+ * loads it before entry. NetBSD offers only x87 and SSE, where no bad
+ * combination can remain; with YMM and AVX-512 offered, the dependent
+ * features are dropped (YMM needs SSE; AVX-512 needs YMM and all of it).
+ */
+static u64 nvmm_x86_xcr0_sanitize(u64 xcr0)
+{
+	xcr0 &= nvmm_x86_xcr0_mask;
+	xcr0 |= XFEATURE_MASK_FP;
+	if (!(xcr0 & XFEATURE_MASK_SSE))
+		xcr0 &= ~XFEATURE_MASK_YMM;
+	if (!(xcr0 & XFEATURE_MASK_YMM) ||
+	    (xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512)
+		xcr0 &= ~XFEATURE_MASK_AVX512;
+	return xcr0;
+}
+
+/*
+ * What NetBSD's kernel makes of committed state before loading it, or
+ * what it would: the rows of doc/compat.md marked "cleared" or "masked".
+ */
 static void nvmm_x86_state_sanitize(struct nvmm_x64_state *st, u64 flags)
 {
+	unsigned int i;
+
+	if (flags & NVMM_X64_STATE_SEGS) {
+		/* Only the named attribute bits reach the hardware. */
+		for (i = 0; i < NVMM_X64_NSEG; i++)
+			st->segs[i].attrib.rsvd = 0;
+	}
 	if (flags & NVMM_X64_STATE_CRS) {
-		/* XCR0: the bits the guest may not have cleared, x87 forced. */
-		st->crs[NVMM_X64_CR_XCR0] &= nvmm_x86_xcr0_mask;
-		st->crs[NVMM_X64_CR_XCR0] |= XFEATURE_MASK_FP;
+		/* CR4: the bits the guest is not offered are cleared. */
+		st->crs[NVMM_X64_CR_CR4] &= nvmm_x86_cr4_valid;
+		/* CR8: the TPR is 4 bits. */
+		st->crs[NVMM_X64_CR_CR8] &= 0xF;
+		st->crs[NVMM_X64_CR_XCR0] =
+			nvmm_x86_xcr0_sanitize(st->crs[NVMM_X64_CR_XCR0]);
+	}
+	if (flags & NVMM_X64_STATE_DRS) {
+		/* DR6 is 32 bits (NetBSD's VMX backend truncates it too). */
+		st->drs[NVMM_X64_DR_DR6] &= 0xFFFFFFFF;
+	}
+	if (flags & NVMM_X64_STATE_MSRS) {
+		/* EFER: the bits the guest is not offered (SVME...) cleared. */
+		st->msrs[NVMM_X64_MSR_EFER] &= nvmm_x86_efer_valid;
+		/* SYSENTER_CS is 32 bits (a 32-bit VMCS field on NetBSD). */
+		st->msrs[NVMM_X64_MSR_SYSENTER_CS] &= 0xFFFFFFFF;
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
 		/* MXCSR: only the bits of the given mask the CPU has. */
@@ -573,11 +610,6 @@ int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 	const char *why = NULL;
 	u64 group = 0;
 
-	if (flags & ~NVMM_X64_STATE_ALL) {
-		why = "unknown state groups";
-		group = flags & ~NVMM_X64_STATE_ALL;
-		goto refused;
-	}
 	nvmm_x86_state_sanitize(st, flags);
 
 	group = NVMM_X64_STATE_SEGS;
@@ -602,13 +634,16 @@ refused:
 void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
 			    const char *why)
 {
+	/* Enough for a VMM's whole bad state, too few to flood the log. */
+	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 30);
 	unsigned int bit = group ? __ffs64(group) : 0;
 
-	pr_info_ratelimited("pid %d, machine %u, VCPU %u: state refused (%s): %s\n",
-			    task_tgid_nr(current), vcpu->mach->machid,
-			    vcpu->cpuid,
-			    bit < ARRAY_SIZE(nvmm_x86_state_names) ?
-			    nvmm_x86_state_names[bit] : "?", why);
+	if (!__ratelimit(&rs))
+		return;
+	pr_info("pid %d, machine %u, VCPU %u: state refused (%s): %s\n",
+		task_tgid_nr(current), vcpu->mach->machid, vcpu->cpuid,
+		bit < ARRAY_SIZE(nvmm_x86_state_names) ?
+		nvmm_x86_state_names[bit] : "?", why);
 }
 
 /* RFLAGS with its fixed bits: bit 1 set, reserved bits clear. */
@@ -650,15 +685,19 @@ bool nvmm_x86_excp_sets_rf(u8 vector)
 	}
 }
 
-int nvmm_x86_event_check(const struct nvmm_vcpu_event *ev)
+int nvmm_x86_event_check(struct nvmm_vcpu_event *ev)
 {
 	switch (ev->type) {
 	case NVMM_VCPU_EVENT_EXCP:
-		/* Vectors 0-31 but the NMI's; the error code is 32-bit. */
-		if (ev->vector == 2 || ev->vector >= 32)
+		/*
+		 * Vectors 1-31 but the NMI's. #DE and #BP are refused, as
+		 * NetBSD refuses them: the guest raises those itself.
+		 */
+		if (ev->vector == 0 || ev->vector == 2 || ev->vector == 3 ||
+		    ev->vector >= 32)
 			return -EINVAL;
-		if (ev->u.excp.error >> 32)
-			return -EINVAL;
+		/* The error code is 32 bits: the rest is dropped. */
+		ev->u.excp.error &= 0xFFFFFFFF;
 		return 0;
 	case NVMM_VCPU_EVENT_INTR:
 		return 0;

@@ -85,7 +85,7 @@ bool nvmm_x86_excp_has_error(u8 vector);
 bool nvmm_x86_excp_sets_rf(u8 vector);
 
 /* The event userland committed (a copy): 0, or -EINVAL if malformed. */
-int nvmm_x86_event_check(const struct nvmm_vcpu_event *ev);
+int nvmm_x86_event_check(struct nvmm_vcpu_event *ev);
 
 /*
  * The guest's XSETBV of val to XCR[ecx] at cpl with CR4 cr4: 0 if it may be

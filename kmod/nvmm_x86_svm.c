@@ -123,6 +123,8 @@ struct svm_cpudata {
 	bool nmi_window_exit;
 	bool nmi_singlestep;	/* IRET of the NMI handler single-stepped */
 	bool evt_pending;	/* EVENTINJ holds an event */
+	bool evt_held;		/* held_ev waits for EVENTINJ to be free */
+	struct nvmm_vcpu_event held_ev;
 	unsigned int reinject_runs;
 
 	struct nvmm_x86_cpuid_conf cpuid;
@@ -257,7 +259,8 @@ static void svm_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 			!!(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
 		st->intr.int_window_exiting = cpudata->int_window_exit;
 		st->intr.nmi_window_exiting = cpudata->nmi_window_exit;
-		st->intr.evt_pending = cpudata->evt_pending;
+		st->intr.evt_pending = cpudata->evt_pending ||
+				       cpudata->evt_held;
 		st->intr.rsvd = 0;
 	}
 }
@@ -392,8 +395,8 @@ static int svm_vcpu_getstate(struct nvmm_cpu *vcpu)
 	u64 wanted = READ_ONCE(comm->state_wanted);
 	int ret;
 
-	if (wanted & ~NVMM_X64_STATE_ALL)
-		return -EINVAL;
+	/* Groups this version does not know are ignored, as on NetBSD. */
+	wanted &= NVMM_X64_STATE_ALL;
 	svm_state_get(vcpu, &comm->state, wanted);
 	if (wanted & NVMM_X64_STATE_FPU) {
 		ret = nvmm_x86_fpu_get(&cpudata->gfpu, &comm->state.fpu);
@@ -428,28 +431,42 @@ static void svm_inject_excp(struct svm_cpudata *cpudata, u8 vector, u32 err)
 }
 
 /* The event userland committed in the comm page. */
+/* Put a checked event in EVENTINJ, which is free. */
+static void svm_event_deliver(struct svm_cpudata *cpudata,
+			      const struct nvmm_vcpu_event *ev)
+{
+	if (ev->type == NVMM_VCPU_EVENT_EXCP) {
+		svm_inject_excp(cpudata, ev->vector, (u32)ev->u.excp.error);
+	} else if (ev->vector == NMI_VECTOR) {
+		svm_event_inject(cpudata, SVM_EVTINJ_TYPE_NMI, NMI_VECTOR,
+				 false, 0);
+		/* Blocked until the handler's IRET: tell when. */
+		svm_nmi_window(cpudata, true);
+	} else {
+		svm_event_inject(cpudata, SVM_EVTINJ_TYPE_INTR, ev->vector,
+				 false, 0);
+	}
+}
+
+/*
+ * The committed event. While the delivery of another is still pending, it
+ * is held, and delivered once that one is (NetBSD overwrites the pending
+ * one instead, which the guest then never gets).
+ */
 static int svm_vcpu_inject(struct nvmm_cpu *vcpu)
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 	struct nvmm_vcpu_event ev;
 
 	memcpy(&ev, &vcpu->comm->event, sizeof(ev));
-	if (cpudata->evt_pending)
-		return -EBUSY;
 	if (nvmm_x86_event_check(&ev))
 		return -EINVAL;
-
-	if (ev.type == NVMM_VCPU_EVENT_EXCP) {
-		svm_inject_excp(cpudata, ev.vector, (u32)ev.u.excp.error);
-	} else if (ev.vector == NMI_VECTOR) {
-		svm_event_inject(cpudata, SVM_EVTINJ_TYPE_NMI, NMI_VECTOR,
-				 false, 0);
-		/* Blocked until the handler's IRET: tell when. */
-		svm_nmi_window(cpudata, true);
-	} else {
-		svm_event_inject(cpudata, SVM_EVTINJ_TYPE_INTR, ev.vector,
-				 false, 0);
+	if (cpudata->evt_pending) {
+		cpudata->held_ev = ev;
+		cpudata->evt_held = true;
+		return 0;
 	}
+	svm_event_deliver(cpudata, &ev);
 	return 0;
 }
 
@@ -1077,7 +1094,7 @@ static void svm_exitstate(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
 		!!(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
 	exit->exitstate.int_window_exiting = cpudata->int_window_exit;
 	exit->exitstate.nmi_window_exiting = cpudata->nmi_window_exit;
-	exit->exitstate.evt_pending = cpudata->evt_pending;
+	exit->exitstate.evt_pending = cpudata->evt_pending || cpudata->evt_held;
 	exit->exitstate.rsvd = 0;
 }
 
@@ -1097,10 +1114,11 @@ static int svm_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 		comm->state_commit = 0;
 	}
 	if (READ_ONCE(comm->event_commit)) {
+		/* Consumed even when refused, as NetBSD does. */
+		comm->event_commit = false;
 		ret = svm_vcpu_inject(vcpu);
 		if (ret)
 			return ret;
-		comm->event_commit = false;
 	}
 	comm->state_cached = 0;
 
@@ -1109,6 +1127,10 @@ static int svm_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	if (ret)
 		return ret;
 	for (;;) {
+		if (unlikely(cpudata->evt_held) && !cpudata->evt_pending) {
+			cpudata->evt_held = false;
+			svm_event_deliver(cpudata, &cpudata->held_ev);
+		}
 		if (!svm_vcpu_enter(mach, vcpu, &reason)) {
 			exit.reason = reason;
 			ret = 0;

@@ -429,8 +429,8 @@ static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
 	u64 wanted = READ_ONCE(comm->state_wanted);
 	int ret;
 
-	if (wanted & ~NVMM_X64_STATE_ALL)
-		return -EINVAL;
+	/* Groups this version does not know are ignored, as on NetBSD. */
+	wanted &= NVMM_X64_STATE_ALL;
 	vmx_vcpu_enter(cpudata);
 	vmx_state_get(vcpu, &comm->state, wanted);
 	vmx_vcpu_leave(cpudata);
@@ -634,7 +634,7 @@ static void vmx_exitstate(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
 		!!(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 	exit->exitstate.int_window_exiting = cpudata->int_window_exit;
 	exit->exitstate.nmi_window_exiting = cpudata->nmi_window_exit;
-	exit->exitstate.evt_pending = cpudata->evt_pending;
+	exit->exitstate.evt_pending = cpudata->evt_pending || cpudata->evt_held;
 	exit->exitstate.rsvd = 0;
 }
 
@@ -656,10 +656,11 @@ static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 		comm->state_commit = 0;
 	}
 	if (READ_ONCE(comm->event_commit)) {
+		/* Consumed even when refused, as NetBSD does. */
+		comm->event_commit = false;
 		ret = vmx_vcpu_inject(vcpu);
 		if (ret)
 			goto out;
-		comm->event_commit = false;
 	}
 	comm->state_cached = 0;
 	/* Back from userland: flush L1D before the next entry. */
@@ -670,6 +671,10 @@ static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	if (ret)
 		goto out;
 	for (;;) {
+		if (unlikely(cpudata->evt_held) && !cpudata->evt_pending) {
+			cpudata->evt_held = false;
+			vmx_event_deliver(cpudata, &cpudata->held_ev);
+		}
 		if (!vmx_vcpu_run_once(mach, vcpu, &hwreason, &reason)) {
 			exit.reason = reason;
 			ret = 0;
@@ -702,8 +707,7 @@ static int vmx_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,
 	case NVMM_VCPU_CONF_TPR:
 		if (copy_from_user(&tpr, conf, sizeof(tpr)))
 			return -EFAULT;
-		if (tpr.rsvd)
-			return -EINVAL;
+		/* Reserved bits are ignored, as NetBSD does. */
 		cpudata->tpr_exit_changed = tpr.exit_changed;
 		return 0;
 	default:

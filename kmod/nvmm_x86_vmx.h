@@ -104,6 +104,8 @@ struct vmx_cpudata {
 	bool evt_pending;		/* VM-entry interruption info valid */
 	bool evt_soft_intr;		/* it is an interrupt sent as type 5 */
 	u8 evt_vector;
+	bool evt_held;			/* held_ev waits for the info to free */
+	struct nvmm_vcpu_event held_ev;
 	unsigned int reinject_runs;
 
 	bool tpr_exit_changed;		/* NVMM_VCPU_CONF_TPR */
@@ -183,6 +185,8 @@ u64 vmx_get_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot);
 void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		   u64 flags);
 int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags);
+void vmx_event_deliver(struct vmx_cpudata *cpudata,
+		       const struct nvmm_vcpu_event *ev);
 void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags);
 void vmx_load_pdptrs(struct nvmm_machine *mach);
 u64 vmx_guest_cr0(void);

@@ -211,7 +211,8 @@ void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 						 GUEST_INTR_STATE_MOV_SS));
 		st->intr.int_window_exiting = cpudata->int_window_exit;
 		st->intr.nmi_window_exiting = cpudata->nmi_window_exit;
-		st->intr.evt_pending = cpudata->evt_pending;
+		st->intr.evt_pending = cpudata->evt_pending ||
+				       cpudata->evt_held;
 		st->intr.rsvd = 0;
 	}
 }
@@ -440,25 +441,39 @@ static void vmx_inject_intr(struct vmx_cpudata *cpudata, u8 vector)
 }
 
 /* The event userland committed in the comm page. */
+/* Put a checked event in the VM-entry interruption info, which is free. */
+void vmx_event_deliver(struct vmx_cpudata *cpudata,
+		       const struct nvmm_vcpu_event *ev)
+{
+	if (ev->type == NVMM_VCPU_EVENT_EXCP) {
+		vmx_inject_excp(cpudata, ev->vector, (u32)ev->u.excp.error);
+	} else if (ev->vector == NMI_VECTOR) {
+		vmx_inject(cpudata, INTR_TYPE_NMI_INTR, NMI_VECTOR, false, 0);
+		/* Blocked until the handler's IRET: tell when. */
+		vmx_nmi_window(cpudata, true);
+	} else {
+		vmx_inject_intr(cpudata, ev->vector);
+	}
+}
+
+/*
+ * The committed event. While the delivery of another is still pending, it
+ * is held, and delivered once that one is (NetBSD overwrites the pending
+ * one instead, which the guest then never gets).
+ */
 int vmx_vcpu_inject(struct nvmm_cpu *vcpu)
 {
 	struct vmx_cpudata *cpudata = vcpu->cpudata;
 	struct nvmm_vcpu_event ev;
 
 	memcpy(&ev, &vcpu->comm->event, sizeof(ev));
-	if (cpudata->evt_pending)
-		return -EBUSY;
 	if (nvmm_x86_event_check(&ev))
 		return -EINVAL;
-
-	if (ev.type == NVMM_VCPU_EVENT_EXCP) {
-		vmx_inject_excp(cpudata, ev.vector, (u32)ev.u.excp.error);
-	} else if (ev.vector == NMI_VECTOR) {
-		vmx_inject(cpudata, INTR_TYPE_NMI_INTR, NMI_VECTOR, false, 0);
-		/* Blocked until the handler's IRET: tell when. */
-		vmx_nmi_window(cpudata, true);
-	} else {
-		vmx_inject_intr(cpudata, ev.vector);
+	if (cpudata->evt_pending) {
+		cpudata->held_ev = ev;
+		cpudata->evt_held = true;
+		return 0;
 	}
+	vmx_event_deliver(cpudata, &ev);
 	return 0;
 }
