@@ -576,6 +576,8 @@ static void nvmm_x86_state_sanitize(struct nvmm_x64_state *st, u64 flags)
 			st->segs[i].attrib.rsvd = 0;
 	}
 	if (flags & NVMM_X64_STATE_CRS) {
+		/* CR0.ET is 1 on every x86-64 CPU (NetBSD's VMX forces it). */
+		st->crs[NVMM_X64_CR_CR0] |= X86_CR0_ET;
 		/* CR4: the bits the guest is not offered are cleared. */
 		st->crs[NVMM_X64_CR_CR4] &= nvmm_x86_cr4_valid;
 		/* CR8: the TPR is 4 bits. */
