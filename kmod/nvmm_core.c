@@ -199,9 +199,9 @@ static int nvmm_vcpu_create(struct nvmm_owner *owner,
 	if (IS_ERR(mach))
 		return PTR_ERR(mach);
 
-	/* VCPU ids are 0..max_vcpus-1: an id past that is past the limit. */
+	/* VCPU ids are 0..max_vcpus-1; NetBSD refuses others with EINVAL. */
 	if (args->cpuid >= NVMM_MAX_VCPUS) {
-		ret = -ENOBUFS;
+		ret = -EINVAL;
 		goto out;
 	}
 	vcpu = &mach->cpus[array_index_nospec(args->cpuid, NVMM_MAX_VCPUS)];

@@ -455,24 +455,64 @@ static bool nvmm_range_ok(u64 start, u64 size)
 	       start + size > start;
 }
 
+/* No registration is skipped by nvmm_hva_registered(). */
+#define NVMM_HMAP_NONE	UINT_MAX
+
+/*
+ * Whether a registration other than the one at index skip holds all of
+ * [hva, hva + size). With maps_mutex held.
+ */
+static bool nvmm_hva_registered(struct nvmm_mmu *mmu, u64 hva, u64 size,
+				unsigned int skip)
+{
+	unsigned int i;
+
+	for (i = 0; i < mmu->nhmaps; i++) {
+		const struct nvmm_hmap *h = &mmu->hmaps[i];
+
+		if (i != skip && hva >= h->hva &&
+		    hva + size <= h->hva + h->size)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Register a host range. As on NetBSD, a range inside a registered one,
+ * or identical to it, is registered again as an entry of its own; one that
+ * overlaps a registration without lying inside any is refused (EEXIST).
+ * NetBSD stops at the first registration in slot order that holds the
+ * range, so its answer for a range partly over a nested registration
+ * depends on which slots were free; here any registration holding the range
+ * is enough, which is NetBSD's answer when the outer range was registered
+ * first. Unlike NetBSD's, a registration leaves the owner's memory as it
+ * is (NetBSD replaces the range with fresh zeroed memory).
+ *
+ * Duplicates cost only their slot: an entry records a range (nothing is
+ * pinned, referenced or allocated for it), the NVMM_MAX_HVA_MAPS entries
+ * bound identical ones too, and the table is freed with the machine.
+ */
 int nvmm_hva_map(struct nvmm_machine *mach, struct nvmm_ioc_hva_map *args)
 {
 	struct nvmm_mmu *mmu = &mach->mmu;
 	unsigned int i;
 	int ret = 0;
 
-	if (!nvmm_range_ok(args->hva, args->size) || args->flags ||
-	    args->hva + args->size > TASK_SIZE_MAX)
+	/* NetBSD refuses hva 0 too. */
+	if (!nvmm_range_ok(args->hva, args->size) || !args->hva ||
+	    args->flags || args->hva + args->size > TASK_SIZE_MAX)
 		return -EINVAL;
 
 	mutex_lock(&mmu->maps_mutex);
-	for (i = 0; i < mmu->nhmaps; i++) {
-		const struct nvmm_hmap *h = &mmu->hmaps[i];
+	if (!nvmm_hva_registered(mmu, args->hva, args->size, NVMM_HMAP_NONE)) {
+		for (i = 0; i < mmu->nhmaps; i++) {
+			const struct nvmm_hmap *h = &mmu->hmaps[i];
 
-		if (args->hva < h->hva + h->size &&
-		    h->hva < args->hva + args->size) {
-			ret = -EEXIST;
-			goto out;
+			if (args->hva < h->hva + h->size &&
+			    h->hva < args->hva + args->size) {
+				ret = -EEXIST;
+				goto out;
+			}
 		}
 	}
 	if (mmu->nhmaps == NVMM_MAX_HVA_MAPS) {
@@ -487,11 +527,12 @@ out:
 	return ret;
 }
 
+/* Remove one registration of exactly (hva, size); a duplicate stays. */
 int nvmm_hva_unmap(struct nvmm_machine *mach, struct nvmm_ioc_hva_unmap *args)
 {
 	struct nvmm_mmu *mmu = &mach->mmu;
 	struct nvmm_gmaps *gmaps;
-	unsigned int i;
+	unsigned int i, j;
 	int ret = -ENOENT;
 
 	mutex_lock(&mmu->maps_mutex);
@@ -503,14 +544,20 @@ int nvmm_hva_unmap(struct nvmm_machine *mach, struct nvmm_ioc_hva_unmap *args)
 	if (i == mmu->nhmaps)
 		goto out;
 
-	/* Guest memory still backed by it: unmap that first. */
+	/*
+	 * A gpa mapping's host range stays inside a registration (see
+	 * nvmm_gpa_map()): refuse while one using this range is held by no
+	 * other registration; unmap it first. NetBSD accepts, the guest
+	 * keeping the memory object; ours has no object but the owner's mm.
+	 */
 	gmaps = rcu_dereference_protected(mmu->gmaps,
 					  lockdep_is_held(&mmu->maps_mutex));
-	for (unsigned int j = 0; gmaps && j < gmaps->n; j++) {
+	for (j = 0; gmaps && j < gmaps->n; j++) {
 		const struct nvmm_gmap *m = &gmaps->map[j];
 
 		if (m->hva < args->hva + args->size &&
-		    args->hva < m->hva + m->size) {
+		    args->hva < m->hva + m->size &&
+		    !nvmm_hva_registered(mmu, m->hva, m->size, i)) {
 			ret = -EBUSY;
 			goto out;
 		}
@@ -520,19 +567,6 @@ int nvmm_hva_unmap(struct nvmm_machine *mach, struct nvmm_ioc_hva_unmap *args)
 out:
 	mutex_unlock(&mmu->maps_mutex);
 	return ret;
-}
-
-static bool nvmm_hva_registered(struct nvmm_mmu *mmu, u64 hva, u64 size)
-{
-	unsigned int i;
-
-	for (i = 0; i < mmu->nhmaps; i++) {
-		const struct nvmm_hmap *h = &mmu->hmaps[i];
-
-		if (hva >= h->hva && hva + size <= h->hva + h->size)
-			return true;
-	}
-	return false;
 }
 
 int nvmm_gpa_map(struct nvmm_machine *mach, struct nvmm_ioc_gpa_map *args)
@@ -558,7 +592,8 @@ int nvmm_gpa_map(struct nvmm_machine *mach, struct nvmm_ioc_gpa_map *args)
 		prot |= NVMM_PROT_EXEC;
 
 	mutex_lock(&mmu->maps_mutex);
-	if (!nvmm_hva_registered(mmu, args->hva, args->size)) {
+	/* Inside one registration, whichever: hva_map may nest them. */
+	if (!nvmm_hva_registered(mmu, args->hva, args->size, NVMM_HMAP_NONE)) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -572,6 +607,11 @@ int nvmm_gpa_map(struct nvmm_machine *mach, struct nvmm_ioc_gpa_map *args)
 	for (i = 0; old && i < old->n; i++) {
 		const struct nvmm_gmap *m = &old->map[i];
 
+		/*
+		 * NetBSD's kernel replaces what was there; its libnvmm, like
+		 * libvmm, refuses an overlap first (EINVAL), so only raw
+		 * ioctl users see this EEXIST.
+		 */
 		if (args->gpa < m->gpa + m->size &&
 		    m->gpa < args->gpa + args->size) {
 			ret = -EEXIST;

@@ -61,20 +61,19 @@ static size_t vmm_gpa_lower(const struct vmm_areas *areas, gpaddr_t gpa)
 	return lo;
 }
 
-static size_t vmm_hva_lower(const struct vmm_areas *areas, uintptr_t hva)
+/* Whether a registered host range holds all of [hva, hva + size). */
+static bool vmm_hva_held(const struct vmm_areas *areas, uintptr_t hva,
+			 size_t size)
 {
-	size_t lo = 0, hi = areas->nhva;
+	size_t i;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct vmm_hva *h = &areas->hva[mid];
+	for (i = 0; i < areas->nhva; i++) {
+		const struct vmm_hva *h = &areas->hva[i];
 
-		if (h->hva + h->size <= hva)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (hva >= h->hva && hva + size <= h->hva + h->size)
+			return true;
 	}
-	return lo;
+	return false;
 }
 
 static int vmm_grow(void **array, size_t *cap, size_t n, size_t elem)
@@ -184,6 +183,12 @@ int vmm_area_find(struct nvmm_machine *mach, gpaddr_t gpa,
 	return 0;
 }
 
+/*
+ * As NetBSD's kernel: hva 0 is refused; a range inside (or identical to) a
+ * registered one is registered again; one overlapping a registration
+ * without lying inside any is refused with EEXIST. The kernel decides the
+ * same way; checking here first saves the system call.
+ */
 VMM_EXPORT int nvmm_hva_map(struct nvmm_machine *mach, uintptr_t hva,
 			    size_t size)
 {
@@ -192,16 +197,22 @@ VMM_EXPORT int nvmm_hva_map(struct nvmm_machine *mach, uintptr_t hva,
 	size_t i;
 	int ret = -1;
 
-	if (mach == NULL || mach->areas == NULL || !vmm_range_ok(hva, size)) {
+	if (mach == NULL || mach->areas == NULL || hva == 0 ||
+	    !vmm_range_ok(hva, size)) {
 		errno = EINVAL;
 		return -1;
 	}
 	areas = mach->areas;
 	pthread_rwlock_wrlock(&areas->lock);
-	i = vmm_hva_lower(areas, hva);
-	if (i < areas->nhva && areas->hva[i].hva < hva + size) {
-		errno = EEXIST;
-		goto out;
+	if (!vmm_hva_held(areas, hva, size)) {
+		for (i = 0; i < areas->nhva; i++) {
+			const struct vmm_hva *h = &areas->hva[i];
+
+			if (hva < h->hva + h->size && h->hva < hva + size) {
+				errno = EEXIST;
+				goto out;
+			}
+		}
 	}
 	if (vmm_grow((void **)&areas->hva, &areas->hva_cap, areas->nhva,
 		     sizeof(*areas->hva)) == -1) {
@@ -216,10 +227,8 @@ VMM_EXPORT int nvmm_hva_map(struct nvmm_machine *mach, uintptr_t hva,
 	if (vmm_ioctl(NVMM_IOC_HVA_MAP, &args) == -1)
 		goto out;
 
-	memmove(&areas->hva[i + 1], &areas->hva[i],
-		(areas->nhva - i) * sizeof(*areas->hva));
-	areas->hva[i].hva = hva;
-	areas->hva[i].size = size;
+	areas->hva[areas->nhva].hva = hva;
+	areas->hva[areas->nhva].size = size;
 	areas->nhva++;
 	ret = 0;
 out:
@@ -227,6 +236,7 @@ out:
 	return ret;
 }
 
+/* Removes one registration of exactly (hva, size); a duplicate stays. */
 VMM_EXPORT int nvmm_hva_unmap(struct nvmm_machine *mach, uintptr_t hva,
 			      size_t size)
 {
@@ -241,9 +251,11 @@ VMM_EXPORT int nvmm_hva_unmap(struct nvmm_machine *mach, uintptr_t hva,
 	}
 	areas = mach->areas;
 	pthread_rwlock_wrlock(&areas->lock);
-	i = vmm_hva_lower(areas, hva);
-	if (i >= areas->nhva || areas->hva[i].hva != hva ||
-	    areas->hva[i].size != size) {
+	for (i = 0; i < areas->nhva; i++) {
+		if (areas->hva[i].hva == hva && areas->hva[i].size == size)
+			break;
+	}
+	if (i == areas->nhva) {
 		errno = ENOENT;
 		goto out;
 	}
@@ -255,9 +267,7 @@ VMM_EXPORT int nvmm_hva_unmap(struct nvmm_machine *mach, uintptr_t hva,
 	if (vmm_ioctl(NVMM_IOC_HVA_UNMAP, &args) == -1)
 		goto out;
 
-	memmove(&areas->hva[i], &areas->hva[i + 1],
-		(areas->nhva - i - 1) * sizeof(*areas->hva));
-	areas->nhva--;
+	areas->hva[i] = areas->hva[--areas->nhva];
 	ret = 0;
 out:
 	pthread_rwlock_unlock(&areas->lock);
@@ -295,7 +305,8 @@ VMM_EXPORT int nvmm_gpa_map(struct nvmm_machine *mach, uintptr_t hva,
 	pthread_rwlock_wrlock(&areas->lock);
 	i = vmm_gpa_lower(areas, gpa);
 	if (i < areas->ngpa && areas->gpa[i].gpa < gpa + size) {
-		errno = EEXIST;
+		/* EINVAL as NetBSD's libnvmm; the kernel would say EEXIST. */
+		errno = EINVAL;
 		goto out;
 	}
 	if (vmm_grow((void **)&areas->gpa, &areas->gpa_cap, areas->ngpa,

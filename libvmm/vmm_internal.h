@@ -43,7 +43,7 @@ struct vmm_areas {
 	struct vmm_area *gpa;	/* sorted by gpa, no overlaps */
 	size_t ngpa;
 	size_t gpa_cap;
-	struct vmm_hva *hva;	/* sorted by hva, no overlaps */
+	struct vmm_hva *hva;	/* unordered; may nest or repeat */
 	size_t nhva;
 	size_t hva_cap;
 };

@@ -124,14 +124,25 @@ START_TEST(gpa_areas)
 				      PROT_READ | PROT_EXEC), 0);
 	ck_assert_int_eq(nvmm_gpa_map(&mach, 0xA00000, 0x200000, PG,
 				      PROT_READ), 0);
-	/* Overlaps, at either end, are refused. */
+	/*
+	 * Overlaps, at either end, inside or around, are refused before the
+	 * kernel sees them, with EINVAL as NetBSD's libnvmm does.
+	 */
 	ck_assert_int_eq(nvmm_gpa_map(&mach, 0xB00000, 0x10F000, 2 * PG,
 				      PROT_READ), -1);
-	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
 	ck_assert_int_eq(nvmm_gpa_map(&mach, 0xB00000, 0xFF000, 2 * PG,
 				      PROT_READ), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
 	ck_assert_int_eq(nvmm_gpa_map(&mach, 0xB00000, 0x0, 64 * PG,
 				      PROT_READ), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(nvmm_gpa_map(&mach, 0xB00000, 0x104000, PG,
+				      PROT_READ), -1);
+	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_uint_eq(mock_ioctl_count(NVMM_IOC_GPA_MAP), 3);
 
 	ck_assert_int_eq(nvmm_gpa_to_hva(&mach, 0x100123, &hva, &prot), 0);
@@ -192,16 +203,57 @@ START_TEST(hva_areas)
 {
 	setup();
 	ck_assert_int_eq(nvmm_hva_map(&mach, 0x400000, 8 * PG), 0);
+	/* Partly over a registration, or around it: refused. */
 	ck_assert_int_eq(nvmm_hva_map(&mach, 0x404000, 8 * PG), -1);
 	ck_assert_int_eq(errno, EEXIST);
+	errno = 0;
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x3FF000, 2 * PG), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	errno = 0;
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x3FF000, 10 * PG), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	/* hva 0 is refused, as NetBSD's kernel does. */
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0, PG), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x123, PG), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(mock_ioctl_count(NVMM_IOC_HVA_MAP), 1);
+
+	/* Inside or identical: registered again (NetBSD accepts both). */
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x402000, 2 * PG), 0);
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x400000, 8 * PG), 0);
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x400000, 8 * PG), 0);
+	/* Partly over the nested one, inside the outer ones: accepted. */
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x403000, 2 * PG), 0);
 	ck_assert_int_eq(nvmm_hva_map(&mach, 0x408000, 8 * PG), 0);
+	ck_assert_uint_eq(mock_ioctl_count(NVMM_IOC_HVA_MAP), 6);
+
+	/* Unmap names one registration exactly and removes one. */
 	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x400000, 4 * PG), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x400000, 8 * PG), 0);
-	ck_assert_int_eq(nvmm_hva_map(&mach, 0x404000, 4 * PG), 0);
-	ck_assert_int_eq(nvmm_hva_map(&mach, 0x401000, PG), 0);
-	ck_assert_int_eq(nvmm_hva_map(&mach, 0x123, PG), -1);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x400000, 8 * PG), 0);
+	/* A kernel refusal keeps the registration. */
+	mock_fail_next(NVMM_IOC_HVA_UNMAP, EBUSY);
+	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x400000, 8 * PG), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x400000, 8 * PG), 0);
+	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x400000, 8 * PG), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_uint_eq(mock_ioctl_count(NVMM_IOC_HVA_UNMAP), 4);
+
+	/*
+	 * Left: [0x402000, +2) and [0x403000, +2), which overlap each other,
+	 * and [0x408000, +8). The outer range is now partly over them.
+	 */
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x400000, 8 * PG), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x403000, PG), 0);
+	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x402000, 2 * PG), 0);
+	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x403000, 2 * PG), 0);
+	ck_assert_int_eq(nvmm_hva_unmap(&mach, 0x403000, PG), 0);
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x400000, 8 * PG), 0);
+	ck_assert_int_eq(nvmm_hva_map(&mach, 0x3FF000, PG), 0);
 	mock_machine_free(&mach);
 }
 END_TEST
