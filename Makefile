@@ -108,7 +108,12 @@ DEB_PKGS := build-essential pkg-config check libelf-dev zlib1g-dev \
 	linux-image-amd64 linux-headers-amd64 qemu-system-x86 \
 	bochs bochsbios vgabios bochs-term busybox-static cpio \
 	isolinux syslinux-common genisoimage xz-utils zstd kmod \
-	clang llvm libclang-rt-14-dev libcapstone-dev valgrind
+	clang llvm libclang-rt-14-dev libcapstone-dev valgrind sparse \
+	$(QEMU_DEB_PKGS)
+
+# What tools/qemu-nvmm/build needs (its --print-deps says the same).
+QEMU_DEB_PKGS := dpkg-dev patch python3 ninja-build meson libglib2.0-dev \
+	libpixman-1-dev libpcre2-dev libfdt-dev seabios qemu-system-data
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -121,6 +126,12 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
 			--no-install-recommends $$missing; \
 	fi
+	@tools/qemu-nvmm/build --deps
+
+# QEMU 7.2 (Debian 12's source package) with its nvmm accelerator, built
+# against libvmm: build/qemu/qemu-system-x86_64, firmware in build/qemu/firmware.
+qemu: deps
+	tools/qemu-nvmm/build
 
 # The depth of make: 'deps' must finish before EMU_KVER is computed.
 check: deps
@@ -153,5 +164,5 @@ clean:
 	rm -rf $(B)
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
 
-.PHONY: all lib kmod kmod-lint tools tests deps check demo install clean
+.PHONY: all lib kmod kmod-lint tools tests deps check demo install clean qemu
 .DEFAULT_GOAL := all
