@@ -672,7 +672,21 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		if (cpudata->pkru != current->thread.pkru)
 			write_pkru(current->thread.pkru);
 	}
-	/* XSETBV is intercepted: XCR0 is still what we loaded. */
+	/*
+	 * XSETBV is intercepted, so XCR0 is still what we loaded; but where
+	 * the CPU ignores that intercept (QEMU's SVM before 8.2), the guest's
+	 * XSETBV reached XCR0 itself: take it as the guest's value (CPUID
+	 * leaf 0xD sizes follow it), and give the host its own back.
+	 */
+	if (nvmm_x86_host_xcr0) {
+		u64 now = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+
+		if (unlikely(now != (guest_xcr0 ? cpudata->xcr0 :
+				     nvmm_x86_host_xcr0))) {
+			cpudata->xcr0 = now;
+			guest_xcr0 = true;
+		}
+	}
 	if (guest_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, nvmm_x86_host_xcr0);
 	/* VMSCAPE: no guest-trained prediction for the VMM in userland. */

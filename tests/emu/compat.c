@@ -7,6 +7,7 @@
  * makes them. Where we refuse what NetBSD accepts, the row says why, and
  * the test checks the refusal and its log line.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -538,6 +539,44 @@ START_TEST(getstate_cr0_et_forced_ne_as_committed)
 }
 END_TEST
 
+/*
+ * The guest's own XSETBV is what CPUID leaf 0xD and a later getstate see,
+ * and the host gets its XCR0 back; also where the CPU ignores the XSETBV
+ * intercept (QEMU before 8.2, the svm lane): there the guest's XSETBV
+ * reaches XCR0 itself, and nvmm.ko must notice it at the exit.
+ */
+START_TEST(guest_xsetbv_seen_host_xcr0_kept)
+{
+	struct nvmm_x64_state *st;
+	uint32_t a, d, host_lo, host_hi, r[4];
+
+	vm_create(&vm, 1 * MIB);
+	if (!(cap().arch.xcr0_mask & XCR0_YMM))
+		ksft_skip("no YMM in the capability's xcr0_mask");
+	__asm__ volatile("xgetbv" : "=a"(host_lo), "=d"(host_hi) : "c"(0));
+	vm_load(&vm, "compat_xsetbv");
+	vm_mode_long(&vm, 0, VM_CODE);
+	st = vm_state(&vm, 0);
+	vm_get(&vm, 0, NVMM_X64_STATE_ALL);
+	st->crs[NVMM_X64_CR_CR4] |= CR4_OSXSAVE;
+	st->gprs[NVMM_X64_GPR_RBX] = 7;
+	vm_set(&vm, 0, NVMM_X64_STATE_ALL);
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	ck_assert_uint_eq(vm.nreports[0], 2);
+	__cpuid_count(0xD, 2, r[0], r[1], r[2], r[3]);
+	ck_assert_msg(vm.reports[0][0] == r[0] + r[1], "CPUID 0xD.0 EBX %u "
+		      "after XSETBV 7, expected %u", vm.reports[0][0],
+		      r[0] + r[1]);
+	ck_assert_uint_eq(vm.reports[0][1], 7);
+	vm_get(&vm, 0, NVMM_X64_STATE_CRS);
+	ck_assert_uint_eq(st->crs[NVMM_X64_CR_XCR0], 7);
+	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+	ck_assert_msg(a == host_lo && d == host_hi, "host XCR0 %#x:%#x after "
+		      "the run, was %#x:%#x", d, a, host_hi, host_lo);
+	vm_destroy(&vm);
+}
+END_TEST
+
 /* -------------------------------------------------------------------------- */
 /* Events. */
 
@@ -712,6 +751,7 @@ int main(void)
 		KSFT_TEST(reset_state_as_netbsd),
 		KSFT_TEST(getstate_tsc_live),
 		KSFT_TEST(getstate_cr0_et_forced_ne_as_committed),
+		KSFT_TEST(guest_xsetbv_seen_host_xcr0_kept),
 		KSFT_TEST(inject_de_bp_refused_and_consumed),
 		KSFT_TEST(inject_while_pending_held),
 		KSFT_TEST(conf_cpuid_as_netbsd),
