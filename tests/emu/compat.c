@@ -57,21 +57,6 @@ static bool guest_xsave(void)
 	return (cap().arch.xcr0_mask & ~(XCR0_X87 | XCR0_SSE)) != 0;
 }
 
-static void seg(struct nvmm_x64_state_seg *s, uint16_t sel, unsigned int type,
-		unsigned int sbit, unsigned int l, unsigned int def,
-		unsigned int g, uint32_t limit, uint64_t base)
-{
-	s->selector = sel;
-	s->attrib.type = type;
-	s->attrib.s = sbit;
-	s->attrib.p = 1;
-	s->attrib.l = l;
-	s->attrib.def = def;
-	s->attrib.g = g;
-	s->limit = limit;
-	s->base = base;
-}
-
 /*
  * The state a NetBSD program commits for real mode: memset to zero, then
  * flat 64 KiB segments, the system segments, RIP and RFLAGS. Nothing else:
@@ -87,10 +72,10 @@ static void zero_state_real(struct nvmm_x64_state *st, uint64_t rip)
 
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		seg(&st->segs[data[i]], 0, 3, 1, 0, 0, 0, 0xFFFF, 0);
-	seg(&st->segs[NVMM_X64_SEG_CS], 0, 0xB, 1, 0, 0, 0, 0xFFFF, 0);
-	seg(&st->segs[NVMM_X64_SEG_LDT], 0, 2, 0, 0, 0, 0, 0xFFFF, 0);
-	seg(&st->segs[NVMM_X64_SEG_TR], 0, 0xB, 0, 0, 0, 0, 0xFFFF, 0);
+		vm_seg(&st->segs[data[i]], 0, 3, 1, 0, 0, 0, 0xFFFF);
+	vm_seg(&st->segs[NVMM_X64_SEG_CS], 0, 0xB, 1, 0, 0, 0, 0xFFFF);
+	vm_seg(&st->segs[NVMM_X64_SEG_LDT], 0, 2, 0, 0, 0, 0, 0xFFFF);
+	vm_seg(&st->segs[NVMM_X64_SEG_TR], 0, 0xB, 0, 0, 0, 0, 0xFFFF);
 	st->segs[NVMM_X64_SEG_GDT].limit = 0xFFFF;
 	st->segs[NVMM_X64_SEG_IDT].limit = 0xFFFF;
 	st->gprs[NVMM_X64_GPR_RIP] = rip;
@@ -114,12 +99,12 @@ static void zero_state_long(struct nvmm_x64_state *st, uint64_t rip)
 
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		seg(&st->segs[data[i]], VM_SEL_DATA, 3, 1, 0, 1, 1,
-		    0xFFFFFFFF, 0);
-	seg(&st->segs[NVMM_X64_SEG_CS], VM_SEL_CODE64, 0xB, 1, 1, 0, 1,
-	    0xFFFFFFFF, 0);
-	seg(&st->segs[NVMM_X64_SEG_LDT], 0, 2, 0, 0, 0, 0, 0xFFFF, 0);
-	seg(&st->segs[NVMM_X64_SEG_TR], 0, 0xB, 0, 0, 0, 0, 0xFFFF, 0);
+		vm_seg(&st->segs[data[i]], VM_SEL_DATA, 3, 1, 0, 1, 1,
+		       0xFFFFFFFF);
+	vm_seg(&st->segs[NVMM_X64_SEG_CS], VM_SEL_CODE64, 0xB, 1, 1, 0, 1,
+	       0xFFFFFFFF);
+	vm_seg(&st->segs[NVMM_X64_SEG_LDT], 0, 2, 0, 0, 0, 0, 0xFFFF);
+	vm_seg(&st->segs[NVMM_X64_SEG_TR], 0, 0xB, 0, 0, 0, 0, 0xFFFF);
 	st->segs[NVMM_X64_SEG_GDT].base = VM_GDT_BASE;
 	st->segs[NVMM_X64_SEG_GDT].limit = 4 * 8 - 1;
 	st->gprs[NVMM_X64_GPR_RIP] = rip;
@@ -192,24 +177,6 @@ END_TEST
 #define CR4_SMXE	0x00004000ULL
 #define CR4_PKE		0x00400000ULL
 
-/* Lines of the kernel log holding needle (root reads it all). */
-static unsigned int kmsg_count(const char *needle)
-{
-	static char buf[1 << 20];
-	unsigned int n = 0;
-	int len = klogctl(3 /* READ_ALL */, buf, sizeof(buf) - 1);
-	const char *p = buf;
-
-	if (len <= 0)
-		return 0;
-	buf[len] = '\0';
-	while ((p = strstr(p, needle)) != NULL) {
-		n++;
-		p += strlen(needle);
-	}
-	return n;
-}
-
 /* The valid long-mode state of zero_state_long(), committed whole. */
 static struct nvmm_x64_state *row_setup(void)
 {
@@ -250,14 +217,14 @@ static void row_refused(const char *group, const char *why)
 	unsigned int before;
 
 	snprintf(line, sizeof(line), "state refused (%s): %s", group, why);
-	before = kmsg_count(line);
+	before = emu_kmsg_count(line);
 	vm_set(&vm, 0, NVMM_X64_STATE_ALL);
 	ck_assert_int_eq(nvmm_vcpu_run(&vm.mach, &vm.vcpu[0]), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	/* Still refused: the commit stays until userland replaces it. */
 	ck_assert_int_eq(nvmm_vcpu_run(&vm.mach, &vm.vcpu[0]), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_msg(kmsg_count(line) >= before + 2, "no kernel log line "
+	ck_assert_msg(emu_kmsg_count(line) >= before + 2, "no kernel log line "
 		      "\"%s\"", line);
 	zero_state_long(vm_state(&vm, 0), VM_CODE);
 	vm_set(&vm, 0, NVMM_X64_STATE_ALL);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,4 +124,21 @@ void emu_drop_caches(void)
 			perror("drop_caches");
 		close(fd);
 	}
+}
+
+unsigned int emu_kmsg_count(const char *needle)
+{
+	static char buf[1 << 20];
+	unsigned int n = 0;
+	int len = klogctl(3 /* READ_ALL */, buf, sizeof(buf) - 1);
+	const char *p = buf;
+
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
 }

@@ -59,6 +59,9 @@ void emu_pin_to(int cpu);
 /* Wait for a child, returning its exit status (or 128 + signal). */
 int emu_wait(int pid);
 
+/* Lines of the kernel log holding needle (root reads it all). */
+unsigned int emu_kmsg_count(const char *needle);
+
 /* Drop the page cache so meminfo comparisons are meaningful. */
 void emu_drop_caches(void);
 

@@ -89,24 +89,6 @@ static unsigned int qemu_version(void)
 	return 1;	/* QEMU of unknown age: assume the oldest */
 }
 
-/* Lines of the kernel log holding needle (root reads it all). */
-static unsigned int kmsg_count(const char *needle)
-{
-	static char buf[1 << 20];
-	unsigned int n = 0;
-	int len = klogctl(3 /* READ_ALL */, buf, sizeof(buf) - 1);
-	const char *p = buf;
-
-	if (len <= 0)
-		return 0;
-	buf[len] = '\0';
-	while ((p = strstr(p, needle)) != NULL) {
-		n++;
-		p += strlen(needle);
-	}
-	return n;
-}
-
 /* Run until an exit other than NONE; nothing handled. */
 static uint64_t next_exit(struct vm *v, unsigned int cpu)
 {
@@ -866,10 +848,10 @@ START_TEST(xsetbv_and_avx_state)
 
 	/* YMM0-15 loaded; three trips to userland, each stored after. The
 	 * kernel must not have found the guest's FPU image bad. */
-	bad_fpu = kmsg_count("Bad FPU state");
+	bad_fpu = emu_kmsg_count("Bad FPU state");
 	ck_assert_uint_eq(next_report(&vm, 0), 0xA1);
 	ck_assert_uint_eq(next_report(&vm, 0), 0xA2);
-	ck_assert_msg(kmsg_count("Bad FPU state") == bad_fpu, "the kernel "
+	ck_assert_msg(emu_kmsg_count("Bad FPU state") == bad_fpu, "the kernel "
 		      "logged 'Bad FPU state detected at "
 		      "restore_fpregs_from_fpstate' (XRSTOR of the guest's FPU "
 		      "image faulted in fpu_swap_kvm_fpstate) once the guest "

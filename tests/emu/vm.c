@@ -101,7 +101,7 @@ void vm_skip(struct vm *vm, unsigned int cpu, uint64_t npc)
 	vm_set(vm, cpu, NVMM_X64_STATE_GPRS);
 }
 
-static void vm_seg(struct nvmm_x64_state_seg *s, uint16_t sel, uint32_t type,
+void vm_seg(struct nvmm_x64_state_seg *s, uint16_t sel, uint32_t type,
 		   int s_bit, int l, int def, int g, uint32_t limit)
 {
 	memset(s, 0, sizeof(*s));

@@ -62,6 +62,10 @@ void vm_load(struct vm *vm, const char *name);
 /* The bytes of a guest program, malloc()ed, and their number. */
 void *vm_read_guest(const char *name, size_t *size);
 
+/* A present segment with base 0 (the rest of *s zeroed). */
+void vm_seg(struct nvmm_x64_state_seg *s, uint16_t sel, uint32_t type,
+	    int s_bit, int l, int def, int g, uint32_t limit);
+
 /* Put a VCPU in a mode, at rip, with a stack below VM_CODE. */
 void vm_mode_real(struct vm *vm, unsigned int cpu, uint64_t rip);
 void vm_mode_prot32(struct vm *vm, unsigned int cpu, uint64_t rip);
