@@ -247,6 +247,26 @@ static u32 nvmm_x86_xsave_size(u64 xcr0)
 	return size;
 }
 
+/*
+ * Bytes of a compacted-format XSAVE area (XSAVEC) holding the features in
+ * xcr0: each after the previous, at a 64-byte boundary where CPUID says.
+ */
+static u32 nvmm_x86_xsavec_size(u64 xcr0)
+{
+	u32 size = 512 + 64, eax, ebx, ecx, edx;
+	unsigned int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xD, i, &eax, &ebx, &ecx, &edx);
+		if (ecx & BIT(1))
+			size = ALIGN(size, 64);
+		size += eax;
+	}
+	return size;
+}
+
 static void nvmm_x86_cpuid_filter(const struct nvmm_x86_cpuid_ctx *ctx,
 				  u32 leaf, u32 subleaf, u32 regs[4])
 {
@@ -300,8 +320,9 @@ static void nvmm_x86_cpuid_filter(const struct nvmm_x86_cpuid_ctx *ctx,
 			regs[3] = (u32)(xcr0_mask >> 32);
 		} else if (subleaf == 1) {
 			regs[0] &= cpuid_d1_eax;
+			/* No XSAVES offered: the compacted size of XCR0. */
 			regs[1] = (regs[0] & F(XSAVEC)) ?
-				  nvmm_x86_xsave_size(ctx->xcr0) : 0;
+				  nvmm_x86_xsavec_size(ctx->xcr0) : 0;
 			regs[2] = 0;
 			regs[3] = 0;
 		} else if (subleaf >= 64 || !(xcr0_mask & BIT_ULL(subleaf))) {
@@ -612,6 +633,11 @@ int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 	const char *why = NULL;
 	u64 group = 0;
 
+	/* GPRS and INTR need neither: the common commit after an exit. */
+	if (!(flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
+		       NVMM_X64_STATE_DRS | NVMM_X64_STATE_MSRS |
+		       NVMM_X64_STATE_FPU)))
+		return 0;
 	nvmm_x86_state_sanitize(st, flags);
 
 	group = NVMM_X64_STATE_SEGS;

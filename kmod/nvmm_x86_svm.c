@@ -573,6 +573,9 @@ static noinstr void svm_enter_exit(struct svm_cpudata *cpudata,
 	guest_state_exit_irqoff();
 }
 
+/* An XSETBV exit was seen: the CPU honours the intercept. */
+static bool svm_xsetbv_exits;
+
 /*
  * Enter the guest once. Returns true if it ran (the exit is in the VMCB),
  * or false with the reason to return to userland in *reason.
@@ -676,9 +679,12 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	 * XSETBV is intercepted, so XCR0 is still what we loaded; but where
 	 * the CPU ignores that intercept (QEMU's SVM before 8.2), the guest's
 	 * XSETBV reached XCR0 itself: take it as the guest's value (CPUID
-	 * leaf 0xD sizes follow it), and give the host its own back.
+	 * leaf 0xD sizes follow it), and give the host its own back. Looked
+	 * at while the guest can run XSETBV (CR4.OSXSAVE) and no XSETBV exit
+	 * has shown the intercept to work.
 	 */
-	if (nvmm_x86_host_xcr0) {
+	if (nvmm_x86_host_xcr0 && !READ_ONCE(svm_xsetbv_exits) &&
+	    (vmcb->save.cr4 & X86_CR4_OSXSAVE)) {
 		u64 now = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 
 		if (unlikely(now != (guest_xcr0 ? cpudata->xcr0 :
@@ -935,6 +941,8 @@ static void svm_exit_xsetbv(struct svm_cpudata *cpudata)
 		svm_inject_excp(cpudata, vector, 0);
 		return;
 	}
+	if (!svm_xsetbv_exits)
+		WRITE_ONCE(svm_xsetbv_exits, true);
 	cpudata->xcr0 = val;
 	svm_skip(cpudata, 3);
 }

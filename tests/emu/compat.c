@@ -506,19 +506,56 @@ START_TEST(getstate_cr0_et_forced_ne_as_committed)
 }
 END_TEST
 
+/* XSAVE sizes for xcr0 from the CPU's leaf 0xD: standard and compacted. */
+static uint32_t xsave_size_std(uint64_t xcr0)
+{
+	uint32_t size = 576, r[4];
+	unsigned int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & (1ULL << i)))
+			continue;
+		__cpuid_count(0xD, i, r[0], r[1], r[2], r[3]);
+		if (r[0] + r[1] > size)
+			size = r[0] + r[1];
+	}
+	return size;
+}
+
+static uint32_t xsave_size_compacted(uint64_t xcr0)
+{
+	uint32_t size = 576, r[4];
+	unsigned int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & (1ULL << i)))
+			continue;
+		__cpuid_count(0xD, i, r[0], r[1], r[2], r[3]);
+		if (r[2] & 2)
+			size = (size + 63) & ~63U;
+		size += r[0];
+	}
+	return size;
+}
+
 /*
- * The guest's own XSETBV is what CPUID leaf 0xD and a later getstate see,
- * and the host gets its XCR0 back; also where the CPU ignores the XSETBV
- * intercept (QEMU before 8.2, the svm lane): there the guest's XSETBV
- * reaches XCR0 itself, and nvmm.ko must notice it at the exit.
+ * The guest's own XSETBV (of every feature offered) is what CPUID leaf 0xD
+ * and a later getstate see: the standard size in 0xD.0 EBX, the compacted
+ * one in 0xD.1 EBX where XSAVEC is offered (they differ with AVX-512, whose
+ * standard offsets leave room for MPX). The host gets its XCR0 back, also
+ * where the CPU ignores the XSETBV intercept (QEMU before 8.2, the svm
+ * lane): there the guest's XSETBV reaches XCR0 itself, and nvmm.ko must
+ * notice it at the exit.
  */
 START_TEST(guest_xsetbv_seen_host_xcr0_kept)
 {
 	struct nvmm_x64_state *st;
-	uint32_t a, d, host_lo, host_hi, r[4];
+	uint32_t a, d, host_lo, host_hi;
+	uint64_t mask;
 
 	vm_create(&vm, 1 * MIB);
-	if (!(cap().arch.xcr0_mask & XCR0_YMM))
+	mask = cap().arch.xcr0_mask;
+	if (!(mask & XCR0_YMM))
 		ksft_skip("no YMM in the capability's xcr0_mask");
 	__asm__ volatile("xgetbv" : "=a"(host_lo), "=d"(host_hi) : "c"(0));
 	vm_load(&vm, "compat_xsetbv");
@@ -526,17 +563,23 @@ START_TEST(guest_xsetbv_seen_host_xcr0_kept)
 	st = vm_state(&vm, 0);
 	vm_get(&vm, 0, NVMM_X64_STATE_ALL);
 	st->crs[NVMM_X64_CR_CR4] |= CR4_OSXSAVE;
-	st->gprs[NVMM_X64_GPR_RBX] = 7;
+	st->gprs[NVMM_X64_GPR_RBX] = mask;
 	vm_set(&vm, 0, NVMM_X64_STATE_ALL);
 	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
-	ck_assert_uint_eq(vm.nreports[0], 2);
-	__cpuid_count(0xD, 2, r[0], r[1], r[2], r[3]);
-	ck_assert_msg(vm.reports[0][0] == r[0] + r[1], "CPUID 0xD.0 EBX %u "
-		      "after XSETBV 7, expected %u", vm.reports[0][0],
-		      r[0] + r[1]);
-	ck_assert_uint_eq(vm.reports[0][1], 7);
+	ck_assert_uint_eq(vm.nreports[0], 4);
+	ksft_print("XCR0 %#" PRIx64 ": 0xD.0 EBX %u, 0xD.1 EAX %#x EBX %u",
+		   mask, vm.reports[0][0], vm.reports[0][2], vm.reports[0][3]);
+	ck_assert_msg(vm.reports[0][0] == xsave_size_std(mask), "CPUID 0xD.0 "
+		      "EBX %u after XSETBV %#" PRIx64 ", expected %u",
+		      vm.reports[0][0], mask, xsave_size_std(mask));
+	ck_assert_uint_eq(vm.reports[0][1], (uint32_t)mask);
+	if (vm.reports[0][2] & 2)	/* XSAVEC */
+		ck_assert_msg(vm.reports[0][3] == xsave_size_compacted(mask),
+			      "CPUID 0xD.1 EBX %u, expected the compacted size "
+			      "%u", vm.reports[0][3],
+			      xsave_size_compacted(mask));
 	vm_get(&vm, 0, NVMM_X64_STATE_CRS);
-	ck_assert_uint_eq(st->crs[NVMM_X64_CR_XCR0], 7);
+	ck_assert_uint_eq(st->crs[NVMM_X64_CR_XCR0], mask);
 	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
 	ck_assert_msg(a == host_lo && d == host_hi, "host XCR0 %#x:%#x after "
 		      "the run, was %#x:%#x", d, a, host_hi, host_lo);

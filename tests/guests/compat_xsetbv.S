@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Long mode, CR4.OSXSAVE set by the test: XSETBV to RBX (XCR0), then
- * report CPUID(0xD, 0).EBX (the XSAVE size for XCR0 now) and XGETBV.
+ * report CPUID(0xD, 0).EBX (the XSAVE size for XCR0 now), XGETBV, and
+ * CPUID(0xD, 1).EAX and EBX (XSAVEC offered; its compacted size).
  */
 #include "guest.h"
 	.code64
@@ -18,5 +19,11 @@ start:
 	REPORT_EAX
 	xorl	%ecx, %ecx
 	xgetbv
+	REPORT_EAX
+	movl	$0xD, %eax
+	movl	$1, %ecx
+	cpuid
+	REPORT_EAX
+	movl	%ebx, %eax
 	REPORT_EAX
 	hlt
