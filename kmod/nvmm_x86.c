@@ -232,26 +232,12 @@ static void cpuid_clear(u32 regs[4])
 	memset(regs, 0, 4 * sizeof(regs[0]));
 }
 
-/* Bytes of a standard-format XSAVE area holding the features in xcr0. */
-static u32 nvmm_x86_xsave_size(u64 xcr0)
-{
-	u32 size = 512 + 64, eax, ebx, ecx, edx;
-	unsigned int i;
-
-	for (i = 2; i < 64; i++) {
-		if (!(xcr0 & BIT_ULL(i)))
-			continue;
-		cpuid_count(0xD, i, &eax, &ebx, &ecx, &edx);
-		size = max(size, eax + ebx);
-	}
-	return size;
-}
-
 /*
- * Bytes of a compacted-format XSAVE area (XSAVEC) holding the features in
- * xcr0: each after the previous, at a 64-byte boundary where CPUID says.
+ * Bytes of an XSAVE area holding the features in xcr0: in the standard
+ * format (each at its CPUID offset), or compacted (XSAVEC: each after the
+ * previous, at a 64-byte boundary where CPUID says).
  */
-static u32 nvmm_x86_xsavec_size(u64 xcr0)
+static u32 nvmm_x86_xsave_size(u64 xcr0, bool compacted)
 {
 	u32 size = 512 + 64, eax, ebx, ecx, edx;
 	unsigned int i;
@@ -260,9 +246,10 @@ static u32 nvmm_x86_xsavec_size(u64 xcr0)
 		if (!(xcr0 & BIT_ULL(i)))
 			continue;
 		cpuid_count(0xD, i, &eax, &ebx, &ecx, &edx);
-		if (ecx & BIT(1))
-			size = ALIGN(size, 64);
-		size += eax;
+		if (!compacted)
+			size = max(size, eax + ebx);
+		else
+			size = (ecx & BIT(1) ? ALIGN(size, 64) : size) + eax;
 	}
 	return size;
 }
@@ -315,14 +302,14 @@ static void nvmm_x86_cpuid_filter(const struct nvmm_x86_cpuid_ctx *ctx,
 		}
 		if (subleaf == 0) {
 			regs[0] = (u32)xcr0_mask;
-			regs[1] = nvmm_x86_xsave_size(ctx->xcr0);
-			regs[2] = nvmm_x86_xsave_size(xcr0_mask);
+			regs[1] = nvmm_x86_xsave_size(ctx->xcr0, false);
+			regs[2] = nvmm_x86_xsave_size(xcr0_mask, false);
 			regs[3] = (u32)(xcr0_mask >> 32);
 		} else if (subleaf == 1) {
 			regs[0] &= cpuid_d1_eax;
 			/* No XSAVES offered: the compacted size of XCR0. */
 			regs[1] = (regs[0] & F(XSAVEC)) ?
-				  nvmm_x86_xsavec_size(ctx->xcr0) : 0;
+				  nvmm_x86_xsave_size(ctx->xcr0, true) : 0;
 			regs[2] = 0;
 			regs[3] = 0;
 		} else if (subleaf >= 64 || !(xcr0_mask & BIT_ULL(subleaf))) {
