@@ -506,38 +506,6 @@ START_TEST(getstate_cr0_et_forced_ne_as_committed)
 }
 END_TEST
 
-/* XSAVE sizes for xcr0 from the CPU's leaf 0xD: standard and compacted. */
-static uint32_t xsave_size_std(uint64_t xcr0)
-{
-	uint32_t size = 576, r[4];
-	unsigned int i;
-
-	for (i = 2; i < 64; i++) {
-		if (!(xcr0 & (1ULL << i)))
-			continue;
-		__cpuid_count(0xD, i, r[0], r[1], r[2], r[3]);
-		if (r[0] + r[1] > size)
-			size = r[0] + r[1];
-	}
-	return size;
-}
-
-static uint32_t xsave_size_compacted(uint64_t xcr0)
-{
-	uint32_t size = 576, r[4];
-	unsigned int i;
-
-	for (i = 2; i < 64; i++) {
-		if (!(xcr0 & (1ULL << i)))
-			continue;
-		__cpuid_count(0xD, i, r[0], r[1], r[2], r[3]);
-		if (r[2] & 2)
-			size = (size + 63) & ~63U;
-		size += r[0];
-	}
-	return size;
-}
-
 /*
  * The guest's own XSETBV (of every feature offered) is what CPUID leaf 0xD
  * and a later getstate see: the standard size in 0xD.0 EBX, the compacted
@@ -569,15 +537,15 @@ START_TEST(guest_xsetbv_seen_host_xcr0_kept)
 	ck_assert_uint_eq(vm.nreports[0], 4);
 	ksft_print("XCR0 %#" PRIx64 ": 0xD.0 EBX %u, 0xD.1 EAX %#x EBX %u",
 		   mask, vm.reports[0][0], vm.reports[0][2], vm.reports[0][3]);
-	ck_assert_msg(vm.reports[0][0] == xsave_size_std(mask), "CPUID 0xD.0 "
-		      "EBX %u after XSETBV %#" PRIx64 ", expected %u",
-		      vm.reports[0][0], mask, xsave_size_std(mask));
+	ck_assert_msg(vm.reports[0][0] == emu_xsave_size(mask, false),
+		      "CPUID 0xD.0 EBX %u after XSETBV %#" PRIx64 ", expected "
+		      "%u", vm.reports[0][0], mask, emu_xsave_size(mask, false));
 	ck_assert_uint_eq(vm.reports[0][1], (uint32_t)mask);
 	if (vm.reports[0][2] & 2)	/* XSAVEC */
-		ck_assert_msg(vm.reports[0][3] == xsave_size_compacted(mask),
+		ck_assert_msg(vm.reports[0][3] == emu_xsave_size(mask, true),
 			      "CPUID 0xD.1 EBX %u, expected the compacted size "
 			      "%u", vm.reports[0][3],
-			      xsave_size_compacted(mask));
+			      emu_xsave_size(mask, true));
 	vm_get(&vm, 0, NVMM_X64_STATE_CRS);
 	ck_assert_uint_eq(st->crs[NVMM_X64_CR_XCR0], mask);
 	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -141,4 +142,21 @@ unsigned int emu_kmsg_count(const char *needle)
 		p += strlen(needle);
 	}
 	return n;
+}
+
+uint32_t emu_xsave_size(uint64_t xcr0, bool compacted)
+{
+	uint32_t size = 576, r[4];
+	unsigned int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & (1ULL << i)))
+			continue;
+		__cpuid_count(0xD, i, r[0], r[1], r[2], r[3]);
+		if (!compacted && r[0] + r[1] > size)
+			size = r[0] + r[1];
+		else if (compacted)
+			size = ((r[2] & 2) ? (size + 63) & ~63U : size) + r[0];
+	}
+	return size;
 }

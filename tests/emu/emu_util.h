@@ -59,6 +59,12 @@ void emu_pin_to(int cpu);
 /* Wait for a child, returning its exit status (or 128 + signal). */
 int emu_wait(int pid);
 
+/*
+ * Bytes of an XSAVE area for the features in xcr0, from this CPU's leaf
+ * 0xD: standard format, or compacted (XSAVEC).
+ */
+uint32_t emu_xsave_size(uint64_t xcr0, bool compacted);
+
 /* Lines of the kernel log holding needle (root reads it all). */
 unsigned int emu_kmsg_count(const char *needle);
 

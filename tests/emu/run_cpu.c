@@ -697,22 +697,6 @@ END_TEST
 #define XF_SSE		0x2ULL
 #define XF_AVX		0x4ULL
 
-/* The standard-format XSAVE size for the features in xcr0. */
-static uint32_t xsave_size(uint64_t xcr0)
-{
-	uint32_t size = 576, r[4];
-	unsigned int i;
-
-	for (i = 2; i < 63; i++) {
-		if (!(xcr0 & (1ULL << i)))
-			continue;
-		host_cpuid(0xD, i, r);
-		if (r[0] + r[1] > size)
-			size = r[0] + r[1];
-	}
-	return size;
-}
-
 /* The host thread's own AVX work between two runs of the guest. */
 static void host_clobber_ymm(void)
 {
@@ -742,6 +726,7 @@ START_TEST(xsetbv_and_avx_state)
 	unsigned int i, k, q = qemu_version(), mid_bad, bad_fpu;
 	bool intercepted = !(q && q < 802);
 	uint64_t mid_run_xcr0 = 1;
+	uint32_t want;
 
 	ck_assert_int_eq(nvmm_init(), 0);
 	ck_assert_int_eq(nvmm_capability(&cap), 0);
@@ -807,8 +792,8 @@ START_TEST(xsetbv_and_avx_state)
 	ck_assert_uint_eq(r[5], (uint32_t)cap.arch.xcr0_mask);
 	ck_assert_uint_eq(r[8], (uint32_t)(cap.arch.xcr0_mask >> 32));
 	ck_assert_msg(r[6] == 576, "0xD.0 EBX %u with XCR0 = x87", r[6]);
-	ck_assert_msg(r[7] == xsave_size(cap.arch.xcr0_mask), "0xD.0 ECX %u, "
-		      "expected %u", r[7], xsave_size(cap.arch.xcr0_mask));
+	want = emu_xsave_size(cap.arch.xcr0_mask, false);
+	ck_assert_msg(r[7] == want, "0xD.0 ECX %u, expected %u", r[7], want);
 	if (intercepted) {
 		static const char *const refused[] = {
 			"AVX without SSE", "no x87", "PKRU", "bit 32",
@@ -838,8 +823,9 @@ START_TEST(xsetbv_and_avx_state)
 	for (i = 0; i < 4; i++)
 		s4[i] = next_report(&vm, 0);
 	ck_assert_msg(s4[0] == 7, "XGETBV: %#x after XCR0 = 7", s4[0]);
-	ck_assert_msg(s4[1] == xsave_size(7), "0xD.0 EBX %u with XCR0 = 7, "
-		      "expected %u", s4[1], xsave_size(7));
+	want = emu_xsave_size(7, false);
+	ck_assert_msg(s4[1] == want, "0xD.0 EBX %u with XCR0 = 7, expected %u",
+		      s4[1], want);
 	ck_assert_uint_eq(s4[2], hd2[0]);
 	ck_assert_uint_eq(s4[3], hd2[1]);
 	/* The guest's XCR0, as getstate sees it. */
@@ -1465,7 +1451,7 @@ START_TEST(cpuid_leaves_and_masks)
 		ck_assert_uint_eq(g[Q_D_0][0], (uint32_t)cap.arch.xcr0_mask);
 		ck_assert_uint_eq(g[Q_D_0][1], 576);	/* XCR0 = x87 */
 		ck_assert_uint_eq(g[Q_D_0][2],
-				  xsave_size(cap.arch.xcr0_mask));
+				  emu_xsave_size(cap.arch.xcr0_mask, false));
 		ck_assert_uint_eq(g[Q_D_0][3],
 				  (uint32_t)(cap.arch.xcr0_mask >> 32));
 		host_cpuid(0xD, 1, h);
