@@ -47,11 +47,18 @@ union nvmm_ioc_args {
 	struct nvmm_ioc_ctl ctl;
 };
 
+/*
+ * Charged to the caller's memory cgroup, as KVM charges its pages. At the
+ * cgroup's limit (or the host's), the allocation fails and the ioctl
+ * returns ENOMEM rather than calling in an OOM killer: a VMM that asks for
+ * too much hears it, and no process is killed for it.
+ */
 struct page *nvmm_alloc_page(void)
 {
 	struct page *page;
 
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+			  __GFP_ZERO);
 	if (page)
 		atomic_long_inc(&nvmm_stats.pages);
 	return page;
@@ -443,6 +450,32 @@ static void nvmm_machine_free(struct nvmm_machine *mach)
 	atomic_long_dec(&nvmm_stats.machines);
 }
 
+static struct workqueue_struct *nvmm_reap_wq;
+
+/*
+ * A machine belongs to the process that created it, as on NetBSD: once
+ * that process's address space is gone, the machine is destroyed, even
+ * when another process (a parent that forked, or a program exec'd in its
+ * place) still holds the descriptor. That process could not use it (EPERM)
+ * and must not keep its slot and memory.
+ */
+static void nvmm_machine_reap(struct work_struct *work)
+{
+	struct nvmm_machine *mach = container_of(work, struct nvmm_machine,
+						 reap_work);
+
+	down_write(&mach->lock);
+	if (mach->present && mach->orphan)
+		nvmm_machine_free(mach);
+	up_write(&mach->lock);
+}
+
+void nvmm_machine_orphan(struct nvmm_machine *mach)
+{
+	WRITE_ONCE(mach->orphan, true);
+	queue_work(nvmm_reap_wq, &mach->reap_work);
+}
+
 /* With the machine's lock held for writing. */
 static int nvmm_machine_setup(struct nvmm_machine *mach,
 			      struct nvmm_owner *owner)
@@ -462,6 +495,7 @@ static int nvmm_machine_setup(struct nvmm_machine *mach,
 	atomic_set(&mach->ncpus, 0);
 	mach->nram = 0;
 	mach->dying = false;
+	mach->orphan = false;
 	mach->machdata = NULL;
 	mach->pid = get_pid(task_tgid(current));
 	mach->time = ktime_get_real_seconds();
@@ -897,14 +931,20 @@ static int __init nvmm_init(void)
 	for (i = 0; i < NVMM_MAX_MACHINES; i++) {
 		init_rwsem(&machines[i].lock);
 		machines[i].machid = i;
+		INIT_WORK(&machines[i].reap_work, nvmm_machine_reap);
 	}
 
 	ret = nvmm_x86_init();
 	if (ret)
 		return ret;
+	nvmm_reap_wq = alloc_workqueue("nvmm_reap", 0, 0);
+	if (!nvmm_reap_wq)
+		return -ENOMEM;
 	ret = impl->init();
-	if (ret)
+	if (ret) {
+		destroy_workqueue(nvmm_reap_wq);
 		return ret;
+	}
 	nvmm_impl = impl;
 
 	ret = nvmm_cpus_enable();
@@ -925,6 +965,7 @@ fail_cpus:
 fail_fini:
 	impl->fini();
 	nvmm_impl = NULL;
+	destroy_workqueue(nvmm_reap_wq);
 	return ret;
 }
 
@@ -935,6 +976,8 @@ static void __exit nvmm_exit(void)
 	nvmm_cpus_disable();
 	nvmm_impl->fini();
 	nvmm_impl = NULL;
+	/* Reaps queued for machines that an fd's release freed since. */
+	destroy_workqueue(nvmm_reap_wq);
 	pr_info("unloaded\n");
 }
 

@@ -21,6 +21,7 @@
 #define NVMM_INTERNAL_H
 
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
@@ -137,7 +138,14 @@ struct nvmm_machine {
 	struct nvmm_cpu *cpus;		/* NVMM_MAX_VCPUS slots */
 	struct nvmm_mmu mmu;
 	void *machdata;			/* backend */
+
+	/* The creator's mm went (exit, exec): the machine goes with it. */
+	bool orphan;
+	struct work_struct reap_work;
 };
+
+/* From the mm's release: destroy the machine once nothing can use it. */
+void nvmm_machine_orphan(struct nvmm_machine *mach);
 
 /* A hardware backend: SVM or VMX. */
 struct nvmm_impl {
@@ -237,6 +245,7 @@ struct nvmm_stats {
 	atomic_long_t vcpus;
 	atomic_long_t pages;		/* pages allocated by the module */
 	atomic_long_t guest_pages;	/* guest pages mapped in page tables */
+	atomic_long_t pt_pages;		/* NPT/EPT table pages, roots apart */
 };
 
 extern struct nvmm_stats nvmm_stats;

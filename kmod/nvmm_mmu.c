@@ -93,6 +93,7 @@ static u64 *pt_walk(struct nvmm_mmu *mmu, u64 gpa,
 			e = page_to_phys(page) | mmu->ops->table;
 			WRITE_ONCE(*entry, e);
 			mmu->tables++;
+			atomic_long_inc(&nvmm_stats.pt_pages);
 		}
 		table = pt_table(e);
 	}
@@ -100,23 +101,27 @@ static u64 *pt_walk(struct nvmm_mmu *mmu, u64 gpa,
 }
 
 /*
- * How many tables a fault at gpa would add. Without mmu->lock: tables are
- * only added while the machine lives (freed with it), so this is an upper
- * bound of what pt_walk() will take from the cache.
+ * How many tables a fault at gpa would add now. Tables that an unmap frees
+ * may be added again before the fault takes mmu->lock: pt_walk() then finds
+ * its cache short, and the fault fills it and tries again.
  */
 static unsigned int pt_missing(struct nvmm_mmu *mmu, u64 gpa)
 {
 	u64 *table = page_address(mmu->root);
-	unsigned int level;
+	unsigned int level, missing = 0;
 
+	spin_lock(&mmu->lock);
 	for (level = mmu->ops->levels; level > 1; level--) {
-		u64 e = READ_ONCE(table[pt_index(gpa, level)]);
+		u64 e = table[pt_index(gpa, level)];
 
-		if (!(e & mmu->ops->present))
-			return level - 1;
+		if (!(e & mmu->ops->present)) {
+			missing = level - 1;
+			break;
+		}
 		table = pt_table(e);
 	}
-	return 0;
+	spin_unlock(&mmu->lock);
+	return missing;
 }
 
 /* Bytes of guest-physical space one entry of a level covers. */
@@ -162,6 +167,50 @@ static bool pt_zap(struct nvmm_mmu *mmu, u64 start, u64 end)
 			    start, min_t(u64, end, NVMM_GPA_LIMIT));
 }
 
+static bool pt_table_empty(struct nvmm_mmu *mmu, const u64 *table)
+{
+	unsigned int i;
+
+	for (i = 0; i < PT_ENTRIES; i++)
+		if (table[i] & mmu->ops->present)
+			return false;
+	return true;
+}
+
+/*
+ * Unhook the tables below table that hold no entry any more, in the part
+ * that covers [start, end), and put their pages on freed (page->lru). They
+ * are freed once no VCPU can walk them (after a remote flush). With
+ * mmu->lock held.
+ */
+static void pt_prune_level(struct nvmm_mmu *mmu, u64 *table,
+			   unsigned int level, u64 start, u64 end,
+			   struct list_head *freed)
+{
+	u64 span = pt_span(level), gpa = start;
+
+	while (gpa < end) {
+		u64 *entry = &table[pt_index(gpa, level)];
+		u64 next = (gpa & ~(span - 1)) + span;
+		u64 e = READ_ONCE(*entry);
+
+		if (e & mmu->ops->present) {
+			u64 *sub = pt_table(e);
+
+			if (level > 2)
+				pt_prune_level(mmu, sub, level - 1, gpa,
+					       min(end, next), freed);
+			if (pt_table_empty(mmu, sub)) {
+				WRITE_ONCE(*entry, 0);
+				list_add(&virt_to_page(sub)->lru, freed);
+				mmu->tables--;
+				atomic_long_dec(&nvmm_stats.pt_pages);
+			}
+		}
+		gpa = next;
+	}
+}
+
 static void pt_free_level(struct nvmm_mmu *mmu, u64 *table,
 			  unsigned int level)
 {
@@ -177,6 +226,7 @@ static void pt_free_level(struct nvmm_mmu *mmu, u64 *table,
 			nvmm_free_page(pfn_to_page((e & PT_ADDR_MASK) >>
 						   PAGE_SHIFT));
 			mmu->tables--;
+			atomic_long_dec(&nvmm_stats.pt_pages);
 		} else {
 			atomic_long_dec(&nvmm_stats.guest_pages);
 		}
@@ -298,6 +348,12 @@ static void nvmm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	pt_zap(mmu, 0, NVMM_GPA_LIMIT);
 	spin_unlock(&mmu->lock);
 	nvmm_mmu_flush_remote(mach);
+	/*
+	 * The mm's last user is gone (its process exited or exec'd), not an
+	 * unregister by a live process: the machine has no owner left.
+	 */
+	if (!atomic_read(&mm->mm_users))
+		nvmm_machine_orphan(mach);
 }
 
 static const struct mmu_notifier_ops nvmm_mn_ops = {
@@ -418,7 +474,7 @@ again:
 	}
 	leaf = pt_walk(mmu, gpa, &cache);
 	if (unlikely(!leaf)) {
-		/* Cannot happen (see pt_missing()); be safe anyway. */
+		/* An unmap freed tables since pt_missing(): fill, again. */
 		spin_unlock(&mmu->lock);
 		put_page(page);
 		ret = pt_cache_fill(&cache, PT_CACHE_PAGES);
@@ -654,6 +710,8 @@ int nvmm_gpa_unmap(struct nvmm_machine *mach, struct nvmm_ioc_gpa_unmap *args)
 {
 	struct nvmm_mmu *mmu = &mach->mmu;
 	struct nvmm_gmaps *old, *new = NULL;
+	struct page *page, *tmp;
+	LIST_HEAD(freed);
 	unsigned int i;
 	bool zapped;
 	int ret = 0;
@@ -688,12 +746,23 @@ int nvmm_gpa_unmap(struct nvmm_machine *mach, struct nvmm_ioc_gpa_unmap *args)
 	rcu_assign_pointer(mmu->gmaps, new);
 	mach->nram -= args->size;
 
+	/*
+	 * The translations go, and so do the tables left empty: a VMM that
+	 * maps and unmaps at ever new addresses must not grow them.
+	 */
 	spin_lock(&mmu->lock);
 	mmu->maps_gen++;
 	zapped = pt_zap(mmu, args->gpa, args->gpa + args->size);
+	pt_prune_level(mmu, page_address(mmu->root), mmu->ops->levels,
+		       args->gpa, min_t(u64, args->gpa + args->size,
+					NVMM_GPA_LIMIT), &freed);
 	spin_unlock(&mmu->lock);
-	if (zapped)
+	if (zapped || !list_empty(&freed))
 		nvmm_mmu_flush_remote(mach);
+	list_for_each_entry_safe(page, tmp, &freed, lru) {
+		list_del(&page->lru);
+		nvmm_free_page(page);
+	}
 	kfree_rcu(old, rcu);
 out:
 	mutex_unlock(&mmu->maps_mutex);

@@ -34,6 +34,7 @@ static int nvmm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "pages %ld\n", atomic_long_read(&nvmm_stats.pages));
 	seq_printf(m, "guest_pages %ld\n",
 		   atomic_long_read(&nvmm_stats.guest_pages));
+	seq_printf(m, "pt_pages %ld\n", atomic_long_read(&nvmm_stats.pt_pages));
 	for (i = 0; i < NVMM_COUNT_MAX; i++) {
 		unsigned long sum = 0;
 		int cpu;

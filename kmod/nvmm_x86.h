@@ -75,6 +75,25 @@ int nvmm_x86_fpu_set(struct fpu_guest *gfpu, const struct fxsave *fx,
 		     u64 xcr0);
 void nvmm_x86_fpu_reset(struct fpu_guest *gfpu, u64 xcr0);
 
+/*
+ * The next instruction pointer, npc as the exit gave it, wrapped as the CPU
+ * wraps it: at 16 or 32 bits unless the code is 64-bit (cs64: EFER.LMA and
+ * CS.L; cs32: CS.D). Only an npc that differs from rip above bit 15 can
+ * need it (nvmm_x86_npc_may_wrap), so the backends read the code size only
+ * then and the common exit pays one test.
+ */
+static inline u64 nvmm_x86_npc_wrap(u64 npc, bool cs64, bool cs32)
+{
+	if (cs64)
+		return npc;
+	return cs32 ? (u32)npc : (u16)npc;
+}
+
+static inline bool nvmm_x86_npc_may_wrap(u64 rip, u64 npc)
+{
+	return (rip ^ npc) >> 16;
+}
+
 /* Exception vectors that push an error code. */
 bool nvmm_x86_excp_has_error(u8 vector);
 

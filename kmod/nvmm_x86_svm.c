@@ -712,26 +712,34 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 /* -------------------------------------------------------------------------- */
 /* Exits handled here. */
 
-/* Skip an intercepted instruction of known length (without NRIPS). */
-static void svm_skip(struct svm_cpudata *cpudata, unsigned int len)
+/* npc after the instruction at the guest's RIP, wrapped to its code size. */
+static u64 svm_npc_wrap(const struct vmcb *vmcb, u64 npc)
 {
-	struct vmcb *vmcb = cpudata->vmcb;
-
-	if (svm_has(NRIPS) && vmcb->control.next_rip)
-		vmcb->save.rip = vmcb->control.next_rip;
-	else
-		vmcb->save.rip += len;
-	vmcb->save.rflags &= ~X86_EFLAGS_RF;
-	vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	if (likely(!nvmm_x86_npc_may_wrap(vmcb->save.rip, npc)))
+		return npc;
+	return nvmm_x86_npc_wrap(npc, (vmcb->save.efer & EFER_LMA) &&
+				 (vmcb->save.cs.attrib & SVM_SELECTOR_L_MASK),
+				 vmcb->save.cs.attrib & SVM_SELECTOR_DB_MASK);
 }
 
+/* The next RIP: NRIPS' if given, else that of an instruction of len. */
 static u64 svm_npc(struct svm_cpudata *cpudata, unsigned int len)
 {
 	struct vmcb *vmcb = cpudata->vmcb;
 
 	if (svm_has(NRIPS) && vmcb->control.next_rip)
-		return vmcb->control.next_rip;
-	return vmcb->save.rip + len;
+		return svm_npc_wrap(vmcb, vmcb->control.next_rip);
+	return svm_npc_wrap(vmcb, vmcb->save.rip + len);
+}
+
+/* Skip the intercepted instruction (len without NRIPS): shadows end. */
+static void svm_skip(struct svm_cpudata *cpudata, unsigned int len)
+{
+	struct vmcb *vmcb = cpudata->vmcb;
+
+	vmcb->save.rip = svm_npc(cpudata, len);
+	vmcb->save.rflags &= ~X86_EFLAGS_RF;
+	vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 }
 
 static void svm_exit_cpuid(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
@@ -784,7 +792,7 @@ static void svm_exit_io(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
 	exit->u.io.rep = !!(info & SVM_IOIO_REP_MASK);
 	exit->u.io.str = !!(info & SVM_IOIO_STR_MASK);
 	/* EXITINFO2 holds the next RIP for IOIO, with or without NRIPS. */
-	exit->u.io.npc = vmcb->control.exit_info_2;
+	exit->u.io.npc = svm_npc_wrap(vmcb, vmcb->control.exit_info_2);
 	svm_state_provide(vcpu, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS |
 			  NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS);
 }

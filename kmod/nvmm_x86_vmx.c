@@ -408,15 +408,19 @@ void vmx_nmi_window(struct vmx_cpudata *cpudata, bool on)
 	cpudata->nmi_window_exit = on;
 }
 
-void vmx_ia32e(struct vmx_cpudata *cpudata, bool on)
+/*
+ * The "IA-32e mode guest" entry control follows EFER.LMA. It is read from
+ * the VMCS, never cached: every VM exit stores the guest's LMA into it
+ * (SDM 28.2), so a guest that entered or left long mode by itself has
+ * changed it behind the module's back.
+ */
+void vmx_ia32e(bool on)
 {
-	u32 val = on ? cpudata->entry_ctls | VM_ENTRY_IA32E_MODE :
-		       cpudata->entry_ctls & ~VM_ENTRY_IA32E_MODE;
+	u32 old = vmx_read(VM_ENTRY_CONTROLS);
+	u32 val = on ? old | VM_ENTRY_IA32E_MODE : old & ~VM_ENTRY_IA32E_MODE;
 
-	if (val != cpudata->entry_ctls) {
-		cpudata->entry_ctls = val;
+	if (val != old)
 		vmx_write(VM_ENTRY_CONTROLS, val);
-	}
 }
 
 /* -------------------------------------------------------------------------- */
@@ -634,7 +638,8 @@ static void vmx_exitstate(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
 		!!(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 	exit->exitstate.int_window_exiting = cpudata->int_window_exit;
 	exit->exitstate.nmi_window_exiting = cpudata->nmi_window_exit;
-	exit->exitstate.evt_pending = cpudata->evt_pending || cpudata->evt_held;
+	exit->exitstate.evt_pending = cpudata->evt_pending ||
+				      cpudata->evt_held || cpudata->nmi_held;
 	exit->exitstate.rsvd = 0;
 }
 
@@ -675,6 +680,8 @@ static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 			cpudata->evt_held = false;
 			vmx_event_deliver(cpudata, &cpudata->held_ev);
 		}
+		if (unlikely(cpudata->nmi_held) && !cpudata->evt_pending)
+			vmx_inject_nmi(cpudata);
 		if (!vmx_vcpu_run_once(mach, vcpu, &hwreason, &reason)) {
 			exit.reason = reason;
 			ret = 0;
@@ -730,12 +737,11 @@ static void vmx_vmcs_init(struct vmx_cpudata *cpudata,
 							VMX_EPTP_PWL_4));
 
 	cpudata->procbased = vmx_feat.procbased;
-	cpudata->entry_ctls = vmx_feat.entry_ctls;
 	vmx_write(PIN_BASED_VM_EXEC_CONTROL, vmx_feat.pinbased);
 	vmx_write(CPU_BASED_VM_EXEC_CONTROL, cpudata->procbased);
 	vmx_write(SECONDARY_VM_EXEC_CONTROL, vmx_feat.procbased2);
 	vmx_write(VM_EXIT_CONTROLS, vmx_feat.exit_ctls);
-	vmx_write(VM_ENTRY_CONTROLS, cpudata->entry_ctls);
+	vmx_write(VM_ENTRY_CONTROLS, vmx_feat.entry_ctls);
 	if (vmx_feat.procbased2 & SECONDARY_EXEC_ENCLS_EXITING)
 		vmx_write(ENCLS_EXITING_BITMAP, -1ULL);
 	vmx_write(EXCEPTION_BITMAP, VMX_EXCP_INTERCEPTS);

@@ -90,7 +90,6 @@ struct vmx_cpudata {
 
 	/* Control words as in the VMCS, for toggling bits. */
 	u32 procbased;
-	u32 entry_ctls;
 
 	/* TLBs: VPID translations, EPT translations of the machine. */
 	u64 tlb_gen;
@@ -106,6 +105,8 @@ struct vmx_cpudata {
 	u8 evt_vector;
 	bool evt_held;			/* held_ev waits for the info to free */
 	struct nvmm_vcpu_event held_ev;
+	bool nmi_held;			/* an NMI waits for the NMI window */
+	bool nmi_window_open;		/* the window exit came for it */
 	unsigned int reinject_runs;
 
 	bool tpr_exit_changed;		/* NVMM_VCPU_CONF_TPR */
@@ -176,7 +177,7 @@ extern bool vmx_has_invpcid;
 void vmx_procbased(struct vmx_cpudata *cpudata, u32 bits, bool on);
 void vmx_int_window(struct vmx_cpudata *cpudata, bool on);
 void vmx_nmi_window(struct vmx_cpudata *cpudata, bool on);
-void vmx_ia32e(struct vmx_cpudata *cpudata, bool on);
+void vmx_ia32e(bool on);
 void vmx_set_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot,
 		      u64 val);
 u64 vmx_get_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot);
@@ -192,10 +193,12 @@ void vmx_load_pdptrs(struct nvmm_machine *mach);
 u64 vmx_guest_cr0(void);
 u64 vmx_guest_cr4(void);
 u32 vmx_guest_cpl(void);
-int vmx_set_cr0(struct vmx_cpudata *cpudata, u64 cr0);
+int vmx_set_cr0(struct nvmm_machine *mach, struct vmx_cpudata *cpudata,
+		u64 cr0);
 void vmx_inject(struct vmx_cpudata *cpudata, u32 type, u8 vector,
 		bool has_err, u32 err);
 void vmx_inject_excp(struct vmx_cpudata *cpudata, u8 vector, u32 err);
+void vmx_inject_nmi(struct vmx_cpudata *cpudata);
 int vmx_vcpu_inject(struct nvmm_cpu *vcpu);
 
 /* nvmm_x86_vmx_exit.c */

@@ -34,10 +34,18 @@ static void vmx_exit_invalid(struct nvmm_vcpu_exit *exit, u64 code)
 	exit->u.inv.hwcode = code;
 }
 
-/* The RIP after the intercepted instruction. */
+/* The RIP after the intercepted instruction, wrapped to its code size. */
 static u64 vmx_npc(void)
 {
-	return vmx_read(GUEST_RIP) + vmx_read(VM_EXIT_INSTRUCTION_LEN);
+	u64 rip = vmx_read(GUEST_RIP);
+	u64 npc = rip + vmx_read(VM_EXIT_INSTRUCTION_LEN);
+	u32 cs;
+
+	if (likely(!nvmm_x86_npc_may_wrap(rip, npc)))
+		return npc;
+	cs = vmx_read(GUEST_CS_AR_BYTES);
+	return nvmm_x86_npc_wrap(npc, (vmx_read(GUEST_IA32_EFER) & EFER_LMA) &&
+				 (cs & VMX_AR_L_MASK), cs & VMX_AR_DB_MASK);
 }
 
 /* Skip the intercepted instruction: as if it ran, shadows end. */
@@ -412,7 +420,8 @@ static void vmx_exit_xsetbv(struct vmx_cpudata *cpudata)
 }
 
 /* MOV to/from CR0, CR4, CR8 that exit. The qualification names the GPR. */
-static void vmx_exit_cr(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
+static void vmx_exit_cr(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
+			struct nvmm_vcpu_exit *exit)
 {
 	struct vmx_cpudata *cpudata = vcpu->cpudata;
 	u64 qual = vmx_read(EXIT_QUALIFICATION);
@@ -423,7 +432,7 @@ static void vmx_exit_cr(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
 
 	switch (cr | (type << 4)) {
 	case 0:		/* MOV to CR0 */
-		if (vmx_set_cr0(cpudata, vmx_gpr(cpudata, reg)))
+		if (vmx_set_cr0(mach, cpudata, vmx_gpr(cpudata, reg)))
 			goto gp;
 		break;
 	case 4:		/* MOV to CR4: it sets a bit the guest may not have */
@@ -529,7 +538,7 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		break;
 	case EXIT_REASON_CR_ACCESS:
 		nvmm_count(NVMM_COUNT_EXIT_OTHER);
-		vmx_exit_cr(vcpu, exit);
+		vmx_exit_cr(mach, vcpu, exit);
 		break;
 	case EXIT_REASON_DR_ACCESS:
 		/* Let the guest use its DRs; run the instruction again. */
@@ -545,6 +554,11 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		break;
 	case EXIT_REASON_NMI_WINDOW:
 		vmx_nmi_window(cpudata, false);
+		if (cpudata->nmi_held) {
+			/* Ours: the held NMI goes in (vmx_vcpu_run()). */
+			cpudata->nmi_window_open = true;
+			return 0;
+		}
 		exit->reason = NVMM_VCPU_EXIT_NMI_READY;
 		break;
 	case EXIT_REASON_MONITOR_INSTRUCTION:

@@ -119,13 +119,83 @@ static void vmx_cr4_write(u64 cr4)
 }
 
 /*
- * The guest's MOV to CR0 that changed a bit the host keeps (NE, CD, NW),
- * maybe with others: done here as the CPU would. Returns -1 for #GP.
+ * PAE paging takes its PDPTEs from the VMCS at VM entry: after userland or
+ * an emulated MOV to CR0 changed the mode or CR3, read them from guest
+ * memory, as the CPU does it on the guest's own MOVs to CR0/CR3/CR4.
+ * Returns false if a present one has a reserved bit set (bits 2:1, 8:5,
+ * and from MAXPHYADDR up), which the CPU answers with #GP.
  */
-int vmx_set_cr0(struct vmx_cpudata *cpudata, u64 cr0)
+static bool vmx_read_pdptrs(struct nvmm_machine *mach, u64 pdpte[4])
+{
+	u64 rsvd = GENMASK_ULL(63, boot_cpu_data.x86_phys_bits) |
+		   GENMASK_ULL(8, 5) | GENMASK_ULL(2, 1);
+	u64 cr3 = vmx_read(GUEST_CR3) & ~0x1FULL;
+	struct nvmm_gmaps *gmaps;
+	u64 hva = 0;
+	unsigned int i;
+
+	memset(pdpte, 0, 4 * sizeof(pdpte[0]));
+	rcu_read_lock();
+	gmaps = rcu_dereference(mach->mmu.gmaps);
+	for (i = 0; gmaps && i < gmaps->n; i++) {
+		const struct nvmm_gmap *m = &gmaps->map[i];
+
+		if (cr3 >= m->gpa && cr3 + 4 * sizeof(pdpte[0]) <=
+		    m->gpa + m->size) {
+			hva = m->hva + (cr3 - m->gpa);
+			break;
+		}
+	}
+	rcu_read_unlock();
+	/* Not guest RAM: no PDPTE present, the guest faults. */
+	if (hva && copy_from_user(pdpte, (const void __user *)hva,
+				  4 * sizeof(pdpte[0])))
+		memset(pdpte, 0, 4 * sizeof(pdpte[0]));
+	for (i = 0; i < 4; i++)
+		if ((pdpte[i] & _PAGE_PRESENT) && (pdpte[i] & rsvd))
+			return false;
+	return true;
+}
+
+static void vmx_write_pdptrs(const u64 pdpte[4])
+{
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		vmx_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
+}
+
+static bool vmx_pae_paging(u64 cr0, u64 cr4, u64 efer)
+{
+	return (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !(efer & EFER_LMA);
+}
+
+/*
+ * For state userland gave: reserved bits are its own error, which VM entry
+ * reports (an INVALID exit), as it would on NetBSD.
+ */
+void vmx_load_pdptrs(struct nvmm_machine *mach)
+{
+	u64 pdpte[4];
+
+	if (!vmx_pae_paging(vmx_guest_cr0(), vmx_guest_cr4(),
+			    vmx_read(GUEST_IA32_EFER)))
+		return;
+	vmx_read_pdptrs(mach, pdpte);
+	vmx_write_pdptrs(pdpte);
+}
+
+/*
+ * The guest's MOV to CR0 that changed a bit the host keeps (NE, CD, NW),
+ * maybe with others: done here as the CPU would. Returns -1 for #GP, with
+ * nothing changed.
+ */
+int vmx_set_cr0(struct nvmm_machine *mach, struct vmx_cpudata *cpudata,
+		u64 cr0)
 {
 	u64 old = vmx_guest_cr0();
 	u64 efer = vmx_read(GUEST_IA32_EFER), new_efer = efer;
+	u64 pdpte[4];
 
 	if (cr0 >> 32)
 		return -1;
@@ -144,15 +214,20 @@ int vmx_set_cr0(struct vmx_cpudata *cpudata, u64 cr0)
 			return -1;
 		new_efer &= ~EFER_LMA;
 	}
+	/* PAE paging after it, and PG, CD or NW changed: PDPTEs load (SDM 4.4.1). */
+	if (vmx_pae_paging(cr0, vmx_guest_cr4(), new_efer) &&
+	    ((old ^ cr0) & (X86_CR0_PG | X86_CR0_CD | X86_CR0_NW))) {
+		if (!vmx_read_pdptrs(mach, pdpte))
+			return -1;
+		vmx_write_pdptrs(pdpte);
+	}
 	if (new_efer != efer) {
 		vmx_write(GUEST_IA32_EFER, new_efer);
-		vmx_ia32e(cpudata, new_efer & EFER_LMA);
+		vmx_ia32e(new_efer & EFER_LMA);
 	}
 	vmx_cr0_write(cr0);
 	if ((old ^ cr0) & (X86_CR0_PG | X86_CR0_PE | X86_CR0_WP))
 		cpudata->flush_vpid = true;
-	if ((old ^ cr0) & X86_CR0_PG)
-		cpudata->pdptrs_load = true;
 	return 0;
 }
 
@@ -212,7 +287,7 @@ void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		st->intr.int_window_exiting = cpudata->int_window_exit;
 		st->intr.nmi_window_exiting = cpudata->nmi_window_exit;
 		st->intr.evt_pending = cpudata->evt_pending ||
-				       cpudata->evt_held;
+				       cpudata->evt_held || cpudata->nmi_held;
 		st->intr.rsvd = 0;
 	}
 }
@@ -291,7 +366,7 @@ int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags)
 	if (flags & NVMM_X64_STATE_MSRS) {
 		efer = st->msrs[NVMM_X64_MSR_EFER];
 		vmx_write(GUEST_IA32_EFER, efer);
-		vmx_ia32e(cpudata, efer & EFER_LMA);
+		vmx_ia32e(efer & EFER_LMA);
 		vmx_set_msr_live(cpudata, VMX_MSR_STAR,
 				 st->msrs[NVMM_X64_MSR_STAR]);
 		vmx_set_msr_live(cpudata, VMX_MSR_LSTAR,
@@ -336,42 +411,6 @@ void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags)
 
 	vmx_state_get(vcpu, &comm->state, flags);
 	comm->state_cached |= flags;
-}
-
-/*
- * PAE paging takes its PDPTEs from the VMCS at VM entry: after userland or
- * an emulated MOV to CR0 changed the mode or CR3, read them from guest
- * memory, as the CPU does it on the guest's own MOVs to CR0/CR3/CR4.
- */
-void vmx_load_pdptrs(struct nvmm_machine *mach)
-{
-	u64 pdpte[4] = { 0, 0, 0, 0 };
-	u64 cr3 = vmx_read(GUEST_CR3) & ~0x1FULL;
-	struct nvmm_gmaps *gmaps;
-	u64 hva = 0;
-	unsigned int i;
-
-	if (!(vmx_guest_cr0() & X86_CR0_PG) ||
-	    !(vmx_guest_cr4() & X86_CR4_PAE) ||
-	    (vmx_read(GUEST_IA32_EFER) & EFER_LMA))
-		return;
-	rcu_read_lock();
-	gmaps = rcu_dereference(mach->mmu.gmaps);
-	for (i = 0; gmaps && i < gmaps->n; i++) {
-		const struct nvmm_gmap *m = &gmaps->map[i];
-
-		if (cr3 >= m->gpa && cr3 + sizeof(pdpte) <= m->gpa + m->size) {
-			hva = m->hva + (cr3 - m->gpa);
-			break;
-		}
-	}
-	rcu_read_unlock();
-	/* Not guest RAM: no PDPTE present, the guest faults. */
-	if (hva && copy_from_user(pdpte, (const void __user *)hva,
-				  sizeof(pdpte)))
-		memset(pdpte, 0, sizeof(pdpte));
-	for (i = 0; i < 4; i++)
-		vmx_write(GUEST_PDPTR0 + 2 * i, pdpte[i]);
 }
 
 /* -------------------------------------------------------------------------- */
@@ -440,7 +479,33 @@ static void vmx_inject_intr(struct vmx_cpudata *cpudata, u8 vector)
 	cpudata->evt_soft_intr = true;
 }
 
-/* The event userland committed in the comm page. */
+/*
+ * The held NMI (nmi_held), if the guest can take one now. VM entry cannot
+ * inject an NMI in a MOV SS shadow or while NMIs are blocked (SDM 26.3.1.5):
+ * it then waits for the NMI window, as on hardware. In an STI shadow it
+ * waits for the window too, and goes in at the window even if the CPU
+ * opened it with STI blocking still set (processors differ on whether STI
+ * blocks NMIs): the shadow is dropped then, as on a CPU where it does not.
+ */
+void vmx_inject_nmi(struct vmx_cpudata *cpudata)
+{
+	u64 intr = vmx_read(GUEST_INTERRUPTIBILITY_INFO);
+
+	if ((intr & (GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)) ||
+	    ((intr & GUEST_INTR_STATE_STI) && !cpudata->nmi_window_open)) {
+		vmx_nmi_window(cpudata, true);
+		return;
+	}
+	if (intr & GUEST_INTR_STATE_STI)
+		vmx_write(GUEST_INTERRUPTIBILITY_INFO,
+			  intr & ~(u64)GUEST_INTR_STATE_STI);
+	cpudata->nmi_held = false;
+	cpudata->nmi_window_open = false;
+	vmx_inject(cpudata, INTR_TYPE_NMI_INTR, NMI_VECTOR, false, 0);
+	/* Blocked until the handler's IRET: tell when. */
+	vmx_nmi_window(cpudata, true);
+}
+
 /* Put a checked event in the VM-entry interruption info, which is free. */
 void vmx_event_deliver(struct vmx_cpudata *cpudata,
 		       const struct nvmm_vcpu_event *ev)
@@ -448,9 +513,8 @@ void vmx_event_deliver(struct vmx_cpudata *cpudata,
 	if (ev->type == NVMM_VCPU_EVENT_EXCP) {
 		vmx_inject_excp(cpudata, ev->vector, (u32)ev->u.excp.error);
 	} else if (ev->vector == NMI_VECTOR) {
-		vmx_inject(cpudata, INTR_TYPE_NMI_INTR, NMI_VECTOR, false, 0);
-		/* Blocked until the handler's IRET: tell when. */
-		vmx_nmi_window(cpudata, true);
+		cpudata->nmi_held = true;
+		vmx_inject_nmi(cpudata);
 	} else {
 		vmx_inject_intr(cpudata, ev->vector);
 	}

@@ -65,7 +65,7 @@ static int assist_io_string(struct x86_ctx *c,
 
 	cnt = io->rep ? (c->gprs[NVMM_X64_GPR_RCX] & admask) : 1;
 	if (cnt == 0) {
-		c->gprs[NVMM_X64_GPR_RIP] = io->npc;
+		x86_set_npc(c, io->npc);
 		return 0;
 	}
 	off = c->gprs[reg] & admask;
@@ -100,7 +100,7 @@ static int assist_io_string(struct x86_ctx *c,
 		if (cnt != 0)
 			return 0;	/* not done: run it again */
 	}
-	c->gprs[NVMM_X64_GPR_RIP] = io->npc;
+	x86_set_npc(c, io->npc);
 	return 0;
 }
 
@@ -139,7 +139,7 @@ VMM_EXPORT int nvmm_assist_io(struct nvmm_machine *mach,
 		if (io->in)
 			x86_gpr_set(c.gprs, NVMM_X64_GPR_RAX,
 				    io->operand_size, data);
-		c.gprs[NVMM_X64_GPR_RIP] = io->npc;
+		x86_set_npc(&c, io->npc);
 	}
 	return x86_ctx_commit(&c);
 }

@@ -328,6 +328,12 @@ static inline void x86_advance_rip(struct x86_ctx *c, unsigned int len)
 				    x86_mode_mask[c->mode];
 }
 
+/* Move RIP to a next-instruction pointer, wrapped to the code size. */
+static inline void x86_set_npc(struct x86_ctx *c, uint64_t npc)
+{
+	c->gprs[NVMM_X64_GPR_RIP] = npc & x86_mode_mask[c->mode];
+}
+
 /* The groups the assists read, as the kernel gives them with the exit. */
 #define X86_CTX_STATE	(NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS | \
 			 NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)

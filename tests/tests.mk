@@ -80,6 +80,16 @@ $(B)/tests/emu/compat: tests/emu/compat.c $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
 		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
 
+$(B)/tests/emu/guest_edges: tests/emu/guest_edges.c $(EMU_OBJS) \
+		$(B)/lib/$(LIB_SONAME).0
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
+		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
+
+$(B)/tests/emu/mm_bounds: tests/emu/mm_bounds.c $(EMU_OBJS) \
+		$(B)/lib/$(LIB_SONAME).0
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
+		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
+
 $(B)/tests/emu/compat_mem: tests/emu/compat_mem.c $(EMU_OBJS) \
 		$(B)/lib/$(LIB_SONAME).0
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
@@ -120,6 +130,7 @@ $(B)/tests/emu/run-suite $(B)/tests/emu/run-smp2: $(B)/tests/emu/%: tests/emu/%
 EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/run \
 	$(B)/tests/emu/run_mm $(B)/tests/emu/run_cpu $(B)/tests/emu/run_assist \
 	$(B)/tests/emu/compat $(B)/tests/emu/compat_mem \
+	$(B)/tests/emu/guest_edges $(B)/tests/emu/mm_bounds \
 	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once \
 	$(B)/tests/emu/kvm-hold $(B)/tests/emu/nmi_probe.ko $(GUESTS) \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))

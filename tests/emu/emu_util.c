@@ -33,6 +33,8 @@ void emu_stats(struct emu_stats *st)
 			st->pages = val;
 		else if (strcmp(key, "guest_pages") == 0)
 			st->guest_pages = val;
+		else if (strcmp(key, "pt_pages") == 0)
+			st->pt_pages = val;
 	}
 	fclose(f);
 }

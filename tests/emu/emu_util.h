@@ -15,6 +15,7 @@ struct emu_stats {
 	long vcpus;
 	long pages;
 	long guest_pages;
+	long pt_pages;
 };
 
 /* /sys/kernel/debug/nvmm/stats; fails the test when unreadable. */
