@@ -873,8 +873,17 @@ static long nvmm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	ret = nvmm_dispatch(owner, cmd, &args);
 
 	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) &&
-	    copy_to_user(uarg, &args, size))
+	    copy_to_user(uarg, &args, size)) {
+		/* Nothing of a failed ioctl stays: not a machine nobody knows. */
+		if (cmd == NVMM_IOC_MACHINE_CREATE) {
+			struct nvmm_ioc_machine_destroy undo = {
+				.machid = args.machine_create.machid,
+			};
+
+			nvmm_machine_destroy(owner, &undo);
+		}
 		return -EFAULT;
+	}
 	return ret;
 }
 

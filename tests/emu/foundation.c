@@ -302,6 +302,73 @@ START_TEST(other_process_eperm)
 }
 END_TEST
 
+/*
+ * A machine belongs to the process that created it (NetBSD's rule for the
+ * guest memory): one a fork child created through the inherited
+ * descriptor goes when the child goes, though the parent holds the
+ * descriptor still; the parent could never use it (EPERM).
+ */
+START_TEST(child_machine_goes_with_child)
+{
+	struct emu_stats s0, s1;
+	nvmm_machid_t id;
+	int fd, pid, p[2], i;
+
+	fd = emu_open(O_RDWR);
+	emu_stats(&s0);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		nvmm_machid_t mine;
+
+		close(p[0]);
+		if (machine_create(fd, &mine) || vcpu_create(fd, mine, 0))
+			_exit(1);
+		if (write(p[1], &mine, sizeof(mine)) != sizeof(mine))
+			_exit(2);
+		_exit(0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &id, sizeof(id)), sizeof(id));
+	close(p[0]);
+	ck_assert_int_eq(emu_wait(pid), 0);
+	for (i = 0; i < 100; i++) {
+		emu_stats(&s1);
+		if (s1.machines == s0.machines && s1.vcpus == s0.vcpus)
+			break;
+		usleep(20000);
+	}
+	ck_assert_msg(s1.machines == s0.machines && s1.vcpus == s0.vcpus,
+		      "the child's machine outlived it: machines %ld -> %ld, "
+		      "vcpus %ld -> %ld", s0.machines, s1.machines, s0.vcpus,
+		      s1.vcpus);
+	/* Gone, not someone else's: the slot is free again. */
+	ck_assert_int_eq(machine_destroy(fd, id), -ENOENT);
+	close(fd);
+}
+END_TEST
+
+/* A create whose answer cannot be written leaves no machine behind. */
+START_TEST(create_unwritable_arg_leaves_nothing)
+{
+	struct emu_stats s0, s1;
+	void *ro;
+	int fd;
+
+	fd = emu_open(O_RDWR);
+	ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(ro != MAP_FAILED);
+	emu_stats(&s0);
+	ck_assert_int_eq(emu_ioctl(fd, NVMM_IOC_MACHINE_CREATE, ro), -EFAULT);
+	emu_stats(&s1);
+	ck_assert_int_eq(s1.machines, s0.machines);
+	ck_assert_int_eq(s1.pages, s0.pages);
+	munmap(ro, PAGE);
+	close(fd);
+}
+END_TEST
+
 START_TEST(root_owner_lists_machines)
 {
 	struct nvmm_ctl_mach_info info;
@@ -762,6 +829,8 @@ int main(int argc, char **argv)
 		KSFT_TEST(destroy_machine_with_vcpus),
 		KSFT_TEST_T(close_frees_everything, 1800),
 		KSFT_TEST(other_process_eperm),
+		KSFT_TEST(child_machine_goes_with_child),
+		KSFT_TEST(create_unwritable_arg_leaves_nothing),
 		KSFT_TEST(root_owner_lists_machines),
 		KSFT_TEST(root_owner_needs_root),
 		KSFT_TEST(readonly_handle),
