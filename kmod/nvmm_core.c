@@ -798,8 +798,13 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (!page)
 		return ret;
 
+	/*
+	 * Never inherited: a child must not write the parent's RIP or stop
+	 * flag. VM_IO makes madvise(MADV_DOFORK) refuse to clear DONTCOPY
+	 * (and keeps the page out of get_user_pages and /proc/pid/mem).
+	 */
 	vma->vm_flags &= ~VM_MAYEXEC;
-	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP | VM_IO;
 	ret = vm_insert_page(vma, vma->vm_start, page);
 	put_page(page);
 	return ret;

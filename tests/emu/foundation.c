@@ -523,6 +523,38 @@ START_TEST(exec_frees_machines)
 }
 END_TEST
 
+/*
+ * A descriptor made to survive exec after the close-on-exec check (dup2 to
+ * a descriptor without it) keeps the file open, but not the machines: they
+ * go with the address space that exec replaced.
+ */
+START_TEST(exec_after_dup2_frees_machines)
+{
+	struct emu_stats before;
+	char arg[64];
+	int pid;
+
+	emu_stats(&before);
+	snprintf(arg, sizeof(arg), "%ld:%ld:%ld", before.machines,
+		 before.vcpus, before.pages);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		nvmm_machid_t id;
+		int fd = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+
+		if (fd < 0 || machine_create(fd, &id) ||
+		    vcpu_create(fd, id, 0))
+			_exit(10);
+		if (dup2(fd, 100) != 100)
+			_exit(12);
+		execl(self_exe, self_exe, "--check-stats", arg, (char *)NULL);
+		_exit(11);
+	}
+	ck_assert_int_eq(emu_wait(pid), 0);
+}
+END_TEST
+
 START_TEST(kill9_frees_everything)
 {
 	struct emu_stats before, after;
@@ -598,6 +630,17 @@ START_TEST(comm_page_mmap_rules)
 	memset(p, 0x5A, PAGE);
 
 	/* Not inherited by a child. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		*(volatile char *)p = 1;
+		_exit(0);
+	}
+	ck_assert_int_eq(emu_wait(pid), 128 + SIGSEGV);
+	/* And madvise cannot make it so. */
+	ck_assert_int_eq(madvise(p, PAGE, MADV_DOFORK), -1);
+	ck_assert_int_eq(errno, EINVAL);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -795,23 +838,30 @@ END_TEST
 static int check_stats(const char *arg)
 {
 	long m, v, p, val, nm = -1, nv = -1, np = -1;
+	unsigned int tries;
 	char key[32];
 	FILE *f;
 
 	if (sscanf(arg, "%ld:%ld:%ld", &m, &v, &p) != 3)
 		return 20;
-	f = fopen("/sys/kernel/debug/nvmm/stats", "r");
-	if (f == NULL)
-		return 22;
-	while (fscanf(f, "%31s %ld", key, &val) == 2) {
-		if (strcmp(key, "machines") == 0)
-			nm = val;
-		else if (strcmp(key, "vcpus") == 0)
-			nv = val;
-		else if (strcmp(key, "pages") == 0)
-			np = val;
+	/* Machines whose mm went are destroyed by a worker: give it 2 s. */
+	for (tries = 0; tries < 100; tries++) {
+		f = fopen("/sys/kernel/debug/nvmm/stats", "r");
+		if (f == NULL)
+			return 22;
+		while (fscanf(f, "%31s %ld", key, &val) == 2) {
+			if (strcmp(key, "machines") == 0)
+				nm = val;
+			else if (strcmp(key, "vcpus") == 0)
+				nv = val;
+			else if (strcmp(key, "pages") == 0)
+				np = val;
+		}
+		fclose(f);
+		if (nm == m && nv == v && np == p)
+			break;
+		usleep(20000);
 	}
-	fclose(f);
 	if (nm != m || nv != v || np != p) {
 		fprintf(stderr, "# after exec: %ld/%ld/%ld, expected %ld/%ld/%ld\n",
 			nm, nv, np, m, v, p);
@@ -836,6 +886,7 @@ int main(int argc, char **argv)
 		KSFT_TEST(readonly_handle),
 		KSFT_TEST(cloexec_required),
 		KSFT_TEST(exec_frees_machines),
+		KSFT_TEST(exec_after_dup2_frees_machines),
 		KSFT_TEST(kill9_frees_everything),
 		KSFT_TEST(comm_page_mmap_rules),
 		KSFT_TEST_T(ioctl_fuzz, 1800),
