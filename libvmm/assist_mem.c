@@ -133,6 +133,12 @@ static int assist_mem_one(struct x86_ctx *c, const struct x86_insn *insn,
 			errno = EINVAL;
 			return -1;
 		}
+		/*
+		 * RAM at the exit's own address: the kernel could not use the
+		 * host memory behind it (unmapped, PROT_NONE, beyond EOF...).
+		 */
+		if (hva != NULL && !x86_host_ok(hva, size, memacc & X86_MEM_W))
+			return -1;
 		assist_mem_do1(c, insn, hint, hva, size, memacc);
 		return 0;
 	}

@@ -14,6 +14,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "x86_emul.h"
 #include "x86_mmu.h"
@@ -54,7 +55,51 @@ struct x86_pt_area {
 	uint64_t gpa;		/* [gpa, gpa + size): size 0 when none yet */
 	uint64_t size;
 	uintptr_t hva;
+	bool probe;		/* X86_ACC_PROBE: host pages checked first */
+	uintptr_t probed;	/* the host page last checked, or 0 */
 };
+
+/* A page of libvmm's own data, which MADV_POPULATE_READ always takes. */
+static uint8_t x86_probe_page[X86_PAGE_SIZE]
+	__attribute__((aligned(X86_PAGE_SIZE)));
+
+/* 1 if the kernel has MADV_POPULATE_* (5.14 and later), 0 if not. */
+static int x86_populate_support(void)
+{
+	static int support = -1;
+	int s = __atomic_load_n(&support, __ATOMIC_RELAXED);
+
+	if (s < 0) {
+		s = madvise(x86_probe_page, X86_PAGE_SIZE,
+			    MADV_POPULATE_READ) == 0 || errno != EINVAL;
+		__atomic_store_n(&support, s, __ATOMIC_RELAXED);
+	}
+	return s;
+}
+
+bool x86_host_ok(const void *hva, size_t len, bool write)
+{
+	uintptr_t lo = (uintptr_t)hva & ~(uintptr_t)X86_PAGE_MASK;
+	uintptr_t hi = ((uintptr_t)hva + len + X86_PAGE_MASK) &
+		       ~(uintptr_t)X86_PAGE_MASK;
+	int saved = errno;
+
+	if (madvise((void *)lo, hi - lo, write ? MADV_POPULATE_WRITE :
+		    MADV_POPULATE_READ) == 0)
+		return true;
+	/*
+	 * ENOMEM: not mapped; EFAULT: SIGBUS or SIGSEGV had we touched it;
+	 * EINVAL: PROT_NONE, read-only for a write, or a VM_PFNMAP/VM_IO
+	 * mapping (which the kernel could not give the guest either), unless
+	 * the kernel predates MADV_POPULATE_*: then nothing can be told.
+	 */
+	if (errno == EINVAL && !x86_populate_support()) {
+		errno = saved;
+		return true;
+	}
+	errno = EFAULT;
+	return false;
+}
 
 /* A page-table entry from guest RAM. */
 static inline int x86_read_pte(struct nvmm_machine *mach,
@@ -74,6 +119,12 @@ static inline int x86_read_pte(struct nvmm_machine *mach,
 		pa->hva = a->hva;
 	}
 	p = (const uint8_t *)(pa->hva + (gpa - pa->gpa));
+	if (pa->probe && ((uintptr_t)p & ~(uintptr_t)X86_PAGE_MASK) !=
+			 pa->probed) {
+		if (!x86_host_ok(p, size, false))
+			return -1;
+		pa->probed = (uintptr_t)p & ~(uintptr_t)X86_PAGE_MASK;
+	}
 	if (size == 4) {
 		memcpy(&v32, p, 4);
 		*pte = v32;
@@ -101,7 +152,9 @@ int x86_mmu_walk_generic(struct nvmm_machine *mach,
 	bool user, rw = true, us = true, xd = false, fault;
 	unsigned int levels, level, shift;
 	uint64_t table, pte = 0, rsvd, pa, cpl;
-	struct x86_pt_area pta = { 0, 0, 0 };
+	struct x86_pt_area pta = {
+		.probe = (acc & X86_ACC_PROBE) != 0,
+	};
 	enum x86_paging pg;
 
 	*pferr = 0;
@@ -281,7 +334,9 @@ static int x86_walk_long(struct nvmm_machine *mach,
 	/* Reserved in every entry: 51..MAXPHYADDR, and XD without NXE. */
 	const uint64_t rsvd0 = (0x000FFFFFFFFFFFFFULL & ~low) |
 		((st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_NXE) ? 0 : 1ULL << 63);
-	struct x86_pt_area pta = { 0, 0, 0 };
+	struct x86_pt_area pta = {
+		.probe = (acc & X86_ACC_PROBE) != 0,
+	};
 	uint64_t table, pte, rsvd, pmask, bits = 6, any = 0;
 	unsigned int shift = vshift - 8;	/* 48 (PML5) or 39 (PML4) */
 	uint32_t pf = 0;
@@ -382,8 +437,8 @@ VMM_EXPORT int nvmm_gva_to_gpa(struct nvmm_machine *mach,
 	if (nvmm_vcpu_getstate(mach, vcpu, NVMM_X64_STATE_CRS |
 			       NVMM_X64_STATE_MSRS) == -1)
 		return -1;
-	return x86_mmu_walk(mach, vcpu->state, gva, X86_ACC_READ, gpa, prot,
-			    &pferr);
+	return x86_mmu_walk(mach, vcpu->state, gva, X86_ACC_READ | X86_ACC_PROBE,
+			    gpa, prot, &pferr);
 }
 
 /* -------------------------------------------------------------------------- */
@@ -408,7 +463,7 @@ static int x86_gmem_translate(struct x86_ctx *c, uint64_t pla,
 		*gpa = pla;
 		return 0;
 	}
-	if (x86_mmu_walk(c->mach, c->st, pla, X86_ACC_CHECK |
+	if (x86_mmu_walk(c->mach, c->st, pla, X86_ACC_CHECK | X86_ACC_PROBE |
 			 ((memacc & X86_MEM_W) ? X86_ACC_WRITE : X86_ACC_READ),
 			 gpa, &prot, &pferr) == -1) {
 		errno = EFAULT;
@@ -447,6 +502,10 @@ int x86_gmem_map(struct x86_ctx *c, uint64_t la, unsigned int size,
 			errno = EINVAL;
 			return -1;
 		}
+		/* RAM the CPU has not touched for this instruction. */
+		if (sp->hva != NULL &&
+		    !x86_host_ok(sp->hva, sp->len, memacc & X86_MEM_W))
+			return -1;
 	}
 	return 0;
 }

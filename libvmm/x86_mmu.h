@@ -41,6 +41,7 @@
 #define X86_ACC_WRITE	0x1
 #define X86_ACC_EXEC	0x2
 #define X86_ACC_CHECK	0x4	/* check the access (else translate only) */
+#define X86_ACC_PROBE	0x8	/* probe the tables' host pages first */
 
 /* #PF error code bits. */
 #define X86_PFERR_P	0x01	/* protection violation (else not present) */
@@ -139,6 +140,15 @@ struct x86_gmem {
  * protection allows the accesses memacc (X86_MEM_R/W); NULL when it must
  * go through the mem callback (MMIO, or e.g. a write to ROM).
  */
+/*
+ * Whether the host memory at [hva, hva + len) can be read (or written, with
+ * write) now, asked of the kernel (it populates the pages): a page that is
+ * unmapped, PROT_NONE, beyond the end of its file or read-only (for write)
+ * gives false with errno EFAULT, where touching it would raise SIGSEGV or
+ * SIGBUS in the VMM.
+ */
+bool x86_host_ok(const void *hva, size_t len, bool write);
+
 static inline uint8_t *x86_ram(struct x86_ctx *c, uint64_t gpa,
 			       unsigned int len, unsigned int memacc)
 {

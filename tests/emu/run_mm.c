@@ -2188,6 +2188,69 @@ START_TEST(nothing_pinned)
 }
 END_TEST
 
+/*
+ * Guest RAM whose host memory the VMM (or whoever owns the file) took away:
+ * the guest's write gives a MEMORY exit at a RAM address, and libvmm's
+ * assist answers EFAULT instead of touching the memory (SIGSEGV, SIGBUS).
+ */
+START_TEST(assist_on_vanished_host_memory_efault)
+{
+	static const char *const how[] = { "munmap", "PROT_NONE",
+					   "file beyond EOF", "read-only" };
+	const uint64_t gpa = 0x40000;
+	struct nvmm_assist_callbacks cbs = { .io = NULL, .mem = NULL };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		uint64_t reason, rip;
+		uint8_t *page;
+		int fd;
+
+		vm_create(&vm, 1 * MIB);
+		ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+						     NVMM_VCPU_CONF_CALLBACKS,
+						     &cbs), 0);
+		vm_load(&vm, "long_pt_churn");
+		vm_mode_long(&vm, 0, VM_CODE);
+		vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RBX] = gpa;
+		vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+		page = vm.ram + gpa;
+		switch (i) {
+		case 0:
+			ck_assert_int_eq(munmap(page, PAGE), 0);
+			break;
+		case 1:
+			ck_assert_int_eq(mprotect(page, PAGE, PROT_NONE), 0);
+			break;
+		case 2:
+			fd = memfd_create("ram", 0);
+			ck_assert_int_ge(fd, 0);
+			ck_assert(mmap(page, PAGE, PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_FIXED, fd, 0) == page);
+			close(fd);
+			break;
+		default:
+			ck_assert_int_eq(mprotect(page, PAGE, PROT_READ), 0);
+			break;
+		}
+		reason = vm_run(&vm, 0);
+		ck_assert_msg(reason == NVMM_VCPU_EXIT_MEMORY, "%s: exit %#"
+			      PRIx64 " instead of MEMORY", how[i], reason);
+		ck_assert_uint_eq(vm.vcpu[0].exit->u.mem.gpa, gpa);
+		vm_get(&vm, 0, NVMM_X64_STATE_GPRS);
+		rip = vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RIP];
+		errno = 0;
+		ck_assert_msg(nvmm_assist_mem(&vm.mach, &vm.vcpu[0]) == -1 &&
+			      errno == EFAULT, "%s: the assist did not refuse "
+			      "with EFAULT (errno %d)", how[i], errno);
+		vm_get(&vm, 0, NVMM_X64_STATE_GPRS);
+		ck_assert_uint_eq(vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RIP],
+				  rip);
+		vm_destroy(&vm);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	const struct ksft_test tests[] = {
@@ -2206,6 +2269,7 @@ int main(void)
 		KSFT_TEST(exitless_vcpus_host_remap),
 		KSFT_TEST(exitless_vcpus_gpa_remap),
 		KSFT_TEST(nothing_pinned),
+		KSFT_TEST(assist_on_vanished_host_memory_efault),
 	};
 
 	if (access("/dev/nvmm", F_OK) != 0) {

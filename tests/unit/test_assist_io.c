@@ -104,6 +104,38 @@ START_TEST(rep_outsb_batched)
 }
 END_TEST
 
+/* OUTS from, INS to, host memory that cannot be used: EFAULT, no I/O. */
+START_TEST(string_host_ram_unusable_efault)
+{
+	struct guest g;
+
+	ck_assert_int_eq(g_init(&g), 0);
+	ck_assert_int_eq(mprotect(g.ram + 0x10000, 0x1000, PROT_NONE), 0);
+	GPR(&g, RSI) = 0x10000;
+	GPR(&g, RCX) = 16;
+	io_exit(&g, false, 0xE9, NVMM_X64_SEG_DS, 8, 1, true, true);
+	errno = 0;
+	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), -1);
+	ck_assert_int_eq(errno, EFAULT);
+	ck_assert_uint_eq(g.nio, 0);
+	ck_assert_uint_eq(GPR(&g, RSI), 0x10000);
+	ck_assert_uint_eq(GPR(&g, RCX), 16);
+	ck_assert_uint_eq(GPR(&g, RIP), G_CODE);
+
+	ck_assert_int_eq(mprotect(g.ram + 0x10000, 0x1000, PROT_READ), 0);
+	GPR(&g, RDI) = 0x10000;
+	GPR(&g, RCX) = 16;
+	io_exit(&g, true, 0xE9, NVMM_X64_SEG_ES, 8, 1, true, true);
+	errno = 0;
+	ck_assert_int_eq(nvmm_assist_io(&g.mach, &g.vcpu), -1);
+	ck_assert_int_eq(errno, EFAULT);
+	ck_assert_uint_eq(g.nio, 0);
+	ck_assert_uint_eq(GPR(&g, RDI), 0x10000);
+	ck_assert_uint_eq(GPR(&g, RIP), G_CODE);
+	g_fini(&g);
+}
+END_TEST
+
 START_TEST(rep_insw_stops_at_page)
 {
 	struct guest g;
@@ -347,6 +379,7 @@ int main(void)
 	const struct ksft_test tests[] = {
 		KSFT_TEST(in_out_sizes),
 		KSFT_TEST(rep_outsb_batched),
+		KSFT_TEST(string_host_ram_unusable_efault),
 		KSFT_TEST(rep_insw_stops_at_page),
 		KSFT_TEST(rep_outsd_backwards),
 		KSFT_TEST(segments_and_address_sizes),

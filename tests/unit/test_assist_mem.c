@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "ksft.h"
 #include "assist_harness.h"
@@ -841,6 +842,87 @@ START_TEST(rep_limit_per_call)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------- */
+/* Host memory behind guest RAM that cannot be used: EFAULT, no signal. */
+
+/* The VCPU's GPRs, to show that a refused assist changed none. */
+static void gprs_copy(struct guest *g, uint64_t *out)
+{
+	memcpy(out, g->st->gprs, sizeof(g->st->gprs));
+}
+
+static void refused_untouched(struct guest *g, const uint64_t *before,
+			      const char *what)
+{
+	errno = 0;
+	ck_assert_msg(nvmm_assist_mem(&g->mach, &g->vcpu) == -1 &&
+		      errno == EFAULT, "%s: not refused with EFAULT (errno "
+		      "%d)", what, errno);
+	ck_assert_msg(memcmp(before, g->st->gprs, sizeof(g->st->gprs)) == 0,
+		      "%s: the VCPU's registers changed", what);
+	ck_assert_msg(g->nmem == 0, "%s: %u device accesses", what, g->nmem);
+}
+
+START_TEST(host_ram_unusable_efault)
+{
+	uint64_t before[NVMM_X64_NGPR];
+	struct guest g;
+	int fd;
+
+	ck_assert_int_eq(g_init(&g), 0);
+
+	/* REP MOVSB from a PROT_NONE page of RAM to MMIO. */
+	ck_assert_int_eq(mprotect(g.ram + 0x10000, 0x1000, PROT_NONE), 0);
+	str_setup(&g, "F3 A4", 0x10000, G_MMIO_GPA, 16, false);
+	gprs_copy(&g, before);
+	refused_untouched(&g, before, "movsb from a PROT_NONE page");
+
+	/* MOVSB from MMIO to a read-only page of RAM. */
+	ck_assert_int_eq(mprotect(g.ram + 0x10000, 0x1000, PROT_READ), 0);
+	g_mem_exit(&g, NVMM_PROT_READ, G_MMIO_GPA, (const uint8_t *)"\xA4",
+		   1, true);
+	GPR(&g, RSI) = G_MMIO_GPA;
+	GPR(&g, RDI) = 0x10000;
+	gprs_copy(&g, before);
+	refused_untouched(&g, before, "movsb to a read-only page");
+
+	/* The exit's own address in RAM whose host page is gone. */
+	ck_assert_int_eq(munmap(g.ram + 0x10000, 0x1000), 0);
+	g_mem_exit(&g, NVMM_PROT_WRITE, 0x10010, (const uint8_t *)"\x89\x03",
+		   2, true);
+	GPR(&g, RBX) = 0x10010;
+	gprs_copy(&g, before);
+	refused_untouched(&g, before, "mov to unmapped host memory");
+
+	/* A shared file mapping beyond the end of its file (SIGBUS). */
+	fd = memfd_create("ram", 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(mmap(g.ram + 0x10000, 0x1000, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED, fd, 0) == g.ram + 0x10000);
+	close(fd);
+	str_setup(&g, "F3 A4", 0x10000, G_MMIO_GPA, 16, false);
+	gprs_copy(&g, before);
+	refused_untouched(&g, before, "movsb from beyond EOF");
+
+	/* The guest's page tables on a PROT_NONE page (the operand walk). */
+	ck_assert_int_eq(mprotect(g.ram + 0x1000, 0x1000, PROT_NONE), 0);
+	str_setup(&g, "F3 A4", 0x20000, G_MMIO_GPA, 16, false);
+	gprs_copy(&g, before);
+	refused_untouched(&g, before, "page table on a PROT_NONE page");
+	ck_assert_int_eq(mprotect(g.ram + 0x1000, 0x1000, PROT_READ |
+				  PROT_WRITE), 0);
+
+	/* And the control: with usable memory the same MOVSB runs. */
+	for (int i = 0; i < 16; i++)
+		g.ram[0x20000 + i] = (uint8_t)(i + 1);
+	str_setup(&g, "F3 A4", 0x20000, G_MMIO_GPA, 16, false);
+	ck_assert_int_eq(nvmm_assist_mem(&g.mach, &g.vcpu), 0);
+	ck_assert_uint_eq(g.nmem, 16);
+	ck_assert_mem_eq(g.mmio, g.ram + 0x20000, 16);
+	g_fini(&g);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ksft_test tests[] = {
@@ -859,6 +941,7 @@ int main(void)
 		KSFT_TEST(rep_movsb_ram_to_mmio),
 		KSFT_TEST(rep_movsd_batches_by_page),
 		KSFT_TEST(rep_movsb_backwards),
+		KSFT_TEST(host_ram_unusable_efault),
 		KSFT_TEST(stos_lods),
 		KSFT_TEST(repe_cmpsb_and_repne_scasb),
 		KSFT_TEST(string_edge_cases),
