@@ -142,6 +142,12 @@ demo: deps
 	$(MAKE) all
 	tools/demo
 
+# Long fuzz runs in the emulated hosts: make fuzz [FUZZ_LANES="svm vmx"]
+# [FUZZ_STATES=N FUZZ_CODE=N FUZZ_RACES=N FUZZ_SEED=S] (tests/fuzz/run-emu-fuzz).
+fuzz: deps
+	$(MAKE) all
+	tests/fuzz/run-emu-fuzz $(FUZZ_LANES)
+
 # ---------------------------------------------------------------------------
 # install
 
@@ -164,5 +170,5 @@ clean:
 	rm -rf $(B)
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
 
-.PHONY: all lib kmod kmod-lint tools tests deps check demo install clean qemu
+.PHONY: all lib kmod kmod-lint tools tests deps check demo fuzz install clean qemu
 .DEFAULT_GOAL := all

@@ -34,6 +34,8 @@
 #define SVM_FEAT_VMCB_CLEAN	BIT(5)
 #define SVM_FEAT_FLUSH_BY_ASID	BIT(6)
 #define SVM_FEAT_DECODE_ASSISTS	BIT(7)
+#define SVM_FEAT_PAUSE_FILTER	BIT(10)
+#define SVM_FEAT_PAUSE_THRESH	BIT(12)
 
 /* VMCB clean bits. */
 #define VMCB_CLEAN_I		BIT(0)	/* intercepts, TSC offset, pause */
@@ -80,6 +82,10 @@ struct svm_features {
 static struct svm_features svm_feat;
 
 #define svm_has(f)	(svm_feat.edx & SVM_FEAT_##f)
+
+/* PAUSEs before an exit, and the cycles between two that count (KVM's). */
+#define SVM_PAUSE_FILTER	3000
+#define SVM_PAUSE_THRESH	128
 
 struct svm_pcpu {
 	struct page *hsave;	/* VM_HSAVE_PA */
@@ -1104,6 +1110,11 @@ static int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	case SVM_EXIT_SHUTDOWN:
 		exit->reason = NVMM_VCPU_EXIT_SHUTDOWN;
 		break;
+	case SVM_EXIT_PAUSE:
+		/* A spin loop: let the host run (nvmm_vcpu_enter_check()). */
+		nvmm_count(NVMM_COUNT_EXIT_OTHER);
+		svm_skip(cpudata, 2);
+		break;
 	default:
 		svm_exit_invalid(exit, code);
 		break;
@@ -1210,6 +1221,7 @@ static void svm_vmcb_init(struct svm_cpudata *cpudata,
 		INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_RDTSCP,
 		INTERCEPT_WBINVD, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
 		INTERCEPT_MWAIT_COND, INTERCEPT_XSETBV, INTERCEPT_RDPRU,
+		INTERCEPT_PAUSE,
 	};
 
 	memset(vmcb, 0, PAGE_SIZE);
@@ -1223,6 +1235,15 @@ static void svm_vmcb_init(struct svm_cpudata *cpudata,
 	ctl->int_ctl = V_INTR_MASKING_MASK;
 	ctl->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	ctl->nested_cr3 = mach->mmu.root_pa;
+	/*
+	 * A guest spinning on PAUSE (a lock, a delay) exits once in a while:
+	 * the host takes its interrupts and stop requests there, whatever
+	 * the guest's IF. Without the filter, every PAUSE exits.
+	 */
+	if (svm_has(PAUSE_FILTER))
+		ctl->pause_filter_count = SVM_PAUSE_FILTER;
+	if (svm_has(PAUSE_THRESH))
+		ctl->pause_filter_thresh = SVM_PAUSE_THRESH;
 	ctl->clean = 0;
 
 	cpudata->last_cpu = -1;

@@ -58,6 +58,10 @@
 /* Exceptions we look at: #DB, #AC (both can loop in microcode), #MC. */
 #define VMX_EXCP_INTERCEPTS	(BIT(DB_VECTOR) | BIT(AC_VECTOR) | BIT(MC_VECTOR))
 
+/* Pause-loop exiting: cycles between PAUSEs of a loop, and its length. */
+#define VMX_PLE_GAP		128
+#define VMX_PLE_WINDOW		4096
+
 /* CR0 bits the host decides in hardware, beyond the CPU's fixed ones. */
 #define VMX_CR0_HOST_OFF	(X86_CR0_CD | X86_CR0_NW)
 
@@ -744,6 +748,10 @@ static void vmx_vmcs_init(struct vmx_cpudata *cpudata,
 	vmx_write(VM_ENTRY_CONTROLS, vmx_feat.entry_ctls);
 	if (vmx_feat.procbased2 & SECONDARY_EXEC_ENCLS_EXITING)
 		vmx_write(ENCLS_EXITING_BITMAP, -1ULL);
+	if (vmx_feat.procbased2 & SECONDARY_EXEC_PAUSE_LOOP_EXITING) {
+		vmx_write(PLE_GAP, VMX_PLE_GAP);
+		vmx_write(PLE_WINDOW, VMX_PLE_WINDOW);
+	}
 	vmx_write(EXCEPTION_BITMAP, VMX_EXCP_INTERCEPTS);
 	vmx_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmx_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
@@ -938,18 +946,19 @@ static int vmx_probe_ctls(void)
 		  CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MONITOR_EXITING |
 		  CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
 		  CPU_BASED_INTR_WINDOW_EXITING |
-		  CPU_BASED_NMI_WINDOW_EXITING, 0,
+		  CPU_BASED_NMI_WINDOW_EXITING, CPU_BASED_PAUSE_EXITING,
 		  CPU_BASED_INVLPG_EXITING | CPU_BASED_RDTSC_EXITING |
 		  CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
 		  CPU_BASED_TPR_SHADOW | CPU_BASED_MONITOR_TRAP_FLAG |
-		  CPU_BASED_PAUSE_EXITING | CPU_BASED_USE_IO_BITMAPS |
+		  CPU_BASED_USE_IO_BITMAPS |
 		  CPU_BASED_ACTIVATE_TERTIARY_CONTROLS,
 		  &vmx_feat.procbased },
 		{ "secondary", MSR_IA32_VMX_PROCBASED_CTLS2, 0,
 		  SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID |
 		  SECONDARY_EXEC_UNRESTRICTED_GUEST |
 		  SECONDARY_EXEC_WBINVD_EXITING, 0,
-		  SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_ENCLS_EXITING,
+		  SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_ENCLS_EXITING |
+		  SECONDARY_EXEC_PAUSE_LOOP_EXITING,
 		  0, &vmx_feat.procbased2 },
 		{ "VM-exit", MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS,
 		  VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE |
@@ -1017,6 +1026,13 @@ static int vmx_probe(void)
 	ret = vmx_probe_ctls();
 	if (ret)
 		return ret;
+	/*
+	 * A guest spinning on PAUSE exits now and then, so that the host
+	 * takes its interrupts and stop requests whatever the guest's IF:
+	 * pause-loop exiting where the CPU has it, else every PAUSE.
+	 */
+	if (vmx_feat.procbased2 & SECONDARY_EXEC_PAUSE_LOOP_EXITING)
+		vmx_feat.procbased &= ~CPU_BASED_PAUSE_EXITING;
 	rdmsr(MSR_IA32_VMX_EPT_VPID_CAP, vmx_feat.ept, vmx_feat.vpid);
 	if ((vmx_feat.ept & VMX_EPT_NEEDED) != VMX_EPT_NEEDED ||
 	    !(vmx_feat.ept & VMX_EPT_INVEPT_ANY) ||

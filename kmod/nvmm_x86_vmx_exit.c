@@ -569,6 +569,11 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		exit->reason = NVMM_VCPU_EXIT_MWAIT;
 		exit->u.insn.npc = vmx_npc();
 		break;
+	case EXIT_REASON_PAUSE_INSTRUCTION:
+		/* A spin loop: let the host run (nvmm_vcpu_enter_check()). */
+		nvmm_count(NVMM_COUNT_EXIT_OTHER);
+		vmx_skip();
+		break;
 	case EXIT_REASON_INVD:
 	case EXIT_REASON_WBINVD:
 		/* The guest owns no cache: nothing to do. */

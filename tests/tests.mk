@@ -90,6 +90,10 @@ $(B)/tests/emu/mm_bounds: tests/emu/mm_bounds.c $(EMU_OBJS) \
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
 		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
 
+$(B)/tests/emu/fuzz_vm: tests/emu/fuzz_vm.c $(B)/lib/$(LIB_SONAME).0
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(TEST_LDFLAGS) -lvmm -lpthread
+
 $(B)/tests/emu/compat_mem: tests/emu/compat_mem.c $(EMU_OBJS) \
 		$(B)/lib/$(LIB_SONAME).0
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
@@ -131,6 +135,7 @@ EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/run \
 	$(B)/tests/emu/run_mm $(B)/tests/emu/run_cpu $(B)/tests/emu/run_assist \
 	$(B)/tests/emu/compat $(B)/tests/emu/compat_mem \
 	$(B)/tests/emu/guest_edges $(B)/tests/emu/mm_bounds \
+	$(B)/tests/emu/fuzz_vm \
 	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once \
 	$(B)/tests/emu/kvm-hold $(B)/tests/emu/nmi_probe.ko $(GUESTS) \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
