@@ -1238,10 +1238,14 @@ static void svm_vmcb_init(struct svm_cpudata *cpudata,
 	/*
 	 * A guest spinning on PAUSE (a lock, a delay) exits once in a while:
 	 * the host takes its interrupts and stop requests there, whatever
-	 * the guest's IF. Without the filter, every PAUSE exits.
+	 * the guest's IF. Only with the pause filter: without it every PAUSE
+	 * would exit, and under QEMU 7.2's TCG (which has no filter) that
+	 * broke its nested guests' boots (README).
 	 */
 	if (svm_has(PAUSE_FILTER))
 		ctl->pause_filter_count = SVM_PAUSE_FILTER;
+	else
+		svm_intercept(vmcb, INTERCEPT_PAUSE, false);
 	if (svm_has(PAUSE_THRESH))
 		ctl->pause_filter_thresh = SVM_PAUSE_THRESH;
 	ctl->clean = 0;
@@ -1437,10 +1441,11 @@ static int svm_init(void)
 		pcpu->asid_next = 1;
 		pcpu->last_vcpu = 0;
 	}
-	pr_info("SVM: %u ASIDs%s%s%s%s\n", svm_feat.nasid,
+	pr_info("SVM: %u ASIDs%s%s%s%s%s\n", svm_feat.nasid,
 		svm_has(NRIPS) ? ", NRIPS" : "",
 		svm_has(FLUSH_BY_ASID) ? ", FlushByASID" : "",
 		svm_has(DECODE_ASSISTS) ? ", DecodeAssists" : "",
+		svm_has(PAUSE_FILTER) ? ", PauseFilter" : "",
 		svm_has(VMCB_CLEAN) ? ", VMCB clean bits" : "");
 	return 0;
 
