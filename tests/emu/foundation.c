@@ -497,8 +497,12 @@ END_TEST
 
 static char self_exe[4096];
 
-/* Machines die with exec: the new image checks the counters. */
-START_TEST(exec_frees_machines)
+/*
+ * In a child, make a machine with make() (0 on success), then exec this
+ * program with the counters from before: the new image checks that the
+ * machines went with the address space exec replaced.
+ */
+static void exec_checks_counters(int (*make)(void))
 {
 	struct emu_stats before;
 	char arg[64];
@@ -510,48 +514,50 @@ START_TEST(exec_frees_machines)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		struct nvmm_machine mach;
-		struct nvmm_vcpu vcpu;
-
-		if (nvmm_init() || nvmm_machine_create(&mach) ||
-		    nvmm_vcpu_create(&mach, 0, &vcpu))
+		if (make())
 			_exit(10);
 		execl(self_exe, self_exe, "--check-stats", arg, (char *)NULL);
 		_exit(11);
 	}
 	ck_assert_int_eq(emu_wait(pid), 0);
 }
+
+static int make_with_libvmm(void)
+{
+	static struct nvmm_machine mach;
+	static struct nvmm_vcpu vcpu;
+
+	return nvmm_init() || nvmm_machine_create(&mach) ||
+	       nvmm_vcpu_create(&mach, 0, &vcpu);
+}
+
+/* Machines die with exec: the new image checks the counters. */
+START_TEST(exec_frees_machines)
+{
+	exec_checks_counters(make_with_libvmm);
+}
 END_TEST
 
 /*
- * A descriptor made to survive exec after the close-on-exec check (dup2 to
- * a descriptor without it) keeps the file open, but not the machines: they
- * go with the address space that exec replaced.
+ * A descriptor made to survive exec after the close-on-exec check: dup2 to
+ * one without it.
+ */
+static int make_then_dup2(void)
+{
+	nvmm_machid_t id;
+	int fd = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+
+	return fd < 0 || machine_create(fd, &id) || vcpu_create(fd, id, 0) ||
+	       dup2(fd, 100) != 100;
+}
+
+/*
+ * That descriptor keeps the file open, but not the machines: they go with
+ * the address space that exec replaced.
  */
 START_TEST(exec_after_dup2_frees_machines)
 {
-	struct emu_stats before;
-	char arg[64];
-	int pid;
-
-	emu_stats(&before);
-	snprintf(arg, sizeof(arg), "%ld:%ld:%ld", before.machines,
-		 before.vcpus, before.pages);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		nvmm_machid_t id;
-		int fd = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
-
-		if (fd < 0 || machine_create(fd, &id) ||
-		    vcpu_create(fd, id, 0))
-			_exit(10);
-		if (dup2(fd, 100) != 100)
-			_exit(12);
-		execl(self_exe, self_exe, "--check-stats", arg, (char *)NULL);
-		_exit(11);
-	}
-	ck_assert_int_eq(emu_wait(pid), 0);
+	exec_checks_counters(make_then_dup2);
 }
 END_TEST
 
