@@ -39,6 +39,27 @@ void emu_stats(struct emu_stats *st)
 	fclose(f);
 }
 
+long emu_stat(const char *key)
+{
+	char name[32];
+	long val = -1, v;
+	FILE *f;
+
+	f = fopen("/sys/kernel/debug/nvmm/stats", "r");
+	ck_assert_msg(f != NULL, "cannot read nvmm stats: %s", strerror(errno));
+	while (fscanf(f, "%31s %ld", name, &v) == 2)
+		if (strcmp(name, key) == 0)
+			val = v;
+	fclose(f);
+	ck_assert_msg(val >= 0, "no %s in nvmm stats", key);
+	return val;
+}
+
+bool emu_lane_drops_shadow(void)
+{
+	return strcmp(emu_lane(), "svm") == 0;
+}
+
 long emu_meminfo(const char *key)
 {
 	char line[256];

@@ -21,6 +21,17 @@ struct emu_stats {
 /* /sys/kernel/debug/nvmm/stats; fails the test when unreadable. */
 void emu_stats(struct emu_stats *st);
 
+/* One counter of that file (e.g. "entries": VM entries, all machines). */
+long emu_stat(const char *key);
+
+/*
+ * QEMU 7.2's TCG (lane svm) ignores the VMCB's interrupt shadow on VMRUN:
+ * it saves the shadow at #VMEXIT but never loads it, so a guest re-entered
+ * after an exit inside its shadow (a host interrupt there) runs the next
+ * instruction without it. A real CPU, and Bochs, keep it.
+ */
+bool emu_lane_drops_shadow(void);
+
 /* A /proc/meminfo field, in kB. */
 long emu_meminfo(const char *key);
 

@@ -278,7 +278,14 @@ END_TEST
 /* -------------------------------------------------------------------------- */
 /* An NMI injected inside an interrupt shadow. */
 
-START_TEST(nmi_injected_in_shadow_delivered)
+/*
+ * One run of long_nmi_shadow. Returns false, and the test goes on, only
+ * where the emulated host drops interrupt shadows on VM entry
+ * (emu_lane_drops_shadow()) and the run that reached a shadowed OUT entered
+ * the guest more than once (an exit in the kernel, a host interrupt, came
+ * in between). A shadow missing after a single entry fails the test.
+ */
+static bool nmi_shadow_once(void)
 {
 	/* The NMI comes before the report after the shadowed OUT. */
 	static const uint32_t expect[] = {
@@ -286,7 +293,8 @@ START_TEST(nmi_injected_in_shadow_delivered)
 	};
 	const struct nvmm_vcpu_exit *exit;
 	struct nvmm_x64_state *st;
-	uint64_t reason;
+	uint64_t reason, rax;
+	long entries;
 
 	vm_create(&vm, 1 * MIB);
 	vm_load(&vm, "long_nmi_shadow");
@@ -294,7 +302,9 @@ START_TEST(nmi_injected_in_shadow_delivered)
 	exit = vm.vcpu[0].exit;
 	st = vm_state(&vm, 0);
 	for (;;) {
+		entries = emu_stat("entries");
 		reason = vm_run_once(&vm, 0);
+		entries = emu_stat("entries") - entries;
 		/* After the handler's IRET: another NMI could go in now. */
 		if (reason == NVMM_VCPU_EXIT_NMI_READY)
 			continue;
@@ -302,20 +312,22 @@ START_TEST(nmi_injected_in_shadow_delivered)
 			break;
 		ck_assert_uint_eq(exit->u.io.port, VM_PORT_REPORT);
 		ck_assert_uint_lt(vm.nreports[0], VM_MAX_REPORTS);
-		vm.reports[0][vm.nreports[0]++] =
-			(uint32_t)st->gprs[NVMM_X64_GPR_RAX];
+		rax = st->gprs[NVMM_X64_GPR_RAX];
+		vm.reports[0][vm.nreports[0]++] = (uint32_t)rax;
 		vm_skip(&vm, 0, exit->u.io.npc);
-		if (st->gprs[NVMM_X64_GPR_RAX] == 0xA1 ||
-		    st->gprs[NVMM_X64_GPR_RAX] == 0xB1) {
-			ck_assert_msg(exit->exitstate.int_shadow,
+		if (rax != 0xA1 && rax != 0xB1)
+			continue;
+		if (!exit->exitstate.int_shadow) {
+			ck_assert_msg(entries > 1 && emu_lane_drops_shadow(),
 				      "the OUT of %#" PRIx64 " exited outside "
-				      "its shadow",
-				      st->gprs[NVMM_X64_GPR_RAX]);
-			vm.vcpu[0].event->type = NVMM_VCPU_EVENT_INTR;
-			vm.vcpu[0].event->vector = 2;
-			ck_assert_int_eq(nvmm_vcpu_inject(&vm.mach,
-							  &vm.vcpu[0]), 0);
+				      "its shadow (%ld VM entries in that run)",
+				      rax, entries);
+			vm_destroy(&vm);
+			return false;
 		}
+		vm.vcpu[0].event->type = NVMM_VCPU_EVENT_INTR;
+		vm.vcpu[0].event->vector = 2;
+		ck_assert_int_eq(nvmm_vcpu_inject(&vm.mach, &vm.vcpu[0]), 0);
 	}
 	if (reason != NVMM_VCPU_EXIT_HALTED)
 		nvmm_vcpu_dump(&vm.mach, &vm.vcpu[0]);
@@ -324,6 +336,19 @@ START_TEST(nmi_injected_in_shadow_delivered)
 		      vm.nreports[0]);
 	expect_reports("NMI in STI and MOV SS shadows", expect, 6);
 	vm_destroy(&vm);
+	return true;
+}
+
+START_TEST(nmi_injected_in_shadow_delivered)
+{
+	unsigned int i;
+
+	for (i = 0; i < 20; i++) {
+		if (nmi_shadow_once())
+			return;
+		printf("# the emulated host dropped a shadow (run %u)\n", i + 1);
+	}
+	ck_abort_msg("the emulated host dropped a shadow in 20 runs of 20");
 }
 END_TEST
 
