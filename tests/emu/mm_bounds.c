@@ -174,25 +174,37 @@ END_TEST
 #define SWEEP_BASE	(4 * GIB)
 #define SWEEP_PDS	0x100000ULL
 
+/* The kernel log, read into klog_buf: its length (0 if unreadable). */
+static char klog_buf[1 << 23];
+
+static int klog_read(void)
+{
+	int len = klogctl(3 /* READ_ALL */, klog_buf, sizeof(klog_buf) - 1);
+
+	if (len <= 0)
+		return 0;
+	klog_buf[len] = '\0';
+	return len;
+}
+
+/* Whether the line [p, nl) holds s. */
+static bool line_has(const char *p, const char *nl, const char *s)
+{
+	const char *hit = strstr(p, s);
+
+	return hit && hit < nl;
+}
+
 /*
  * A memory-cgroup OOM kill prints a report with a stack dump, which the
  * emulated-host runner takes for a kernel problem. When the VMM was killed
  * that way (the module's own allocations fail with ENOMEM, but another
- * charged allocation can reach the limit first), check the kernel log:
- * nothing but that report may look like a problem; then clear it, so that
- * the runner's end-of-boot scan does not see the expected dump. Returns
- * the first line that looks like a problem outside an OOM report, or NULL.
+ * charged allocation can reach the limit first), check the kernel log
+ * written since mark (klog_read() before the test): nothing but that report
+ * may look like a problem; then clear it, so that the runner's end-of-boot
+ * scan does not see the expected dump. Returns the first line that looks
+ * like a problem outside an OOM report, or NULL.
  */
-static char klog_buf[1 << 23];
-
-/* How much of the kernel log there is now: what came before is not ours. */
-static int klog_mark(void)
-{
-	int len = klogctl(3 /* READ_ALL */, klog_buf, sizeof(klog_buf) - 1);
-
-	return len > 0 ? len : 0;
-}
-
 static const char *klog_clear_oom_report(int mark)
 {
 	static const char *const bad[] = { "WARNING:", "BUG:", "kernel BUG",
@@ -200,30 +212,26 @@ static const char *klog_clear_oom_report(int mark)
 		"soft lockup", "Kernel panic", "refcount_t:",
 		"unable to handle" };
 	static char line[512];
-	int len = klogctl(3 /* READ_ALL */, klog_buf, sizeof(klog_buf) - 1);
+	int len = klog_read();
 	bool in_report = false;
 	char *p, *nl;
 	unsigned int k;
 
 	if (len <= mark)
 		return NULL;
-	klog_buf[len] = '\0';
 	for (p = klog_buf + mark; *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		if (!nl)
 			nl = p + strlen(p) - 1;
-		if (strstr(p, "invoked oom-killer") && strstr(p, "invoked oom-killer") < nl)
+		if (line_has(p, nl, "invoked oom-killer"))
 			in_report = true;
 		for (k = 0; !in_report && k < sizeof(bad) / sizeof(bad[0]); k++) {
-			char *hit = strstr(p, bad[k]);
-
-			if (hit && hit < nl) {
+			if (line_has(p, nl, bad[k])) {
 				snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
 				return line;
 			}
 		}
-		if (in_report && ((strstr(p, "Killed process") &&
-				   strstr(p, "Killed process") < nl)))
+		if (in_report && line_has(p, nl, "Killed process"))
 			in_report = false;
 		if (!nl[1])
 			break;
@@ -347,7 +355,7 @@ START_TEST(page_tables_charged_to_vmm_cgroup)
 		      "added %ld table pages", s1.pt_pages - s0.pt_pages);
 
 	global_ooms = emu_kmsg_count("Out of memory: Killed process");
-	mark = klog_mark();
+	mark = klog_read();
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
