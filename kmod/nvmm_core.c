@@ -599,6 +599,31 @@ static int nvmm_machine_configure(struct nvmm_owner *owner,
 /* -------------------------------------------------------------------------- */
 /* Control operations. */
 
+/*
+ * The machine a control operation asks about, read-locked: any machine for
+ * the root owner, else only the caller's own.
+ */
+static struct nvmm_machine *nvmm_ctl_machine(struct nvmm_owner *owner,
+					     nvmm_machid_t machid)
+{
+	struct nvmm_machine *mach;
+
+	if (machid >= NVMM_MAX_MACHINES)
+		return ERR_PTR(-EINVAL);
+	mach = &machines[array_index_nospec(machid, NVMM_MAX_MACHINES)];
+	down_read(&mach->lock);
+	if (!mach->present) {
+		up_read(&mach->lock);
+		return ERR_PTR(-ENOENT);
+	}
+	if (!owner->root &&
+	    (mach->owner != owner || mach->mm != current->mm)) {
+		up_read(&mach->lock);
+		return ERR_PTR(-EPERM);
+	}
+	return mach;
+}
+
 static int nvmm_ctl_mach_info(struct nvmm_owner *owner, void __user *udata,
 			      u64 size)
 {
@@ -609,20 +634,9 @@ static int nvmm_ctl_mach_info(struct nvmm_owner *owner, void __user *udata,
 		return -EINVAL;
 	if (copy_from_user(&info, udata, sizeof(info)))
 		return -EFAULT;
-	if (info.machid >= NVMM_MAX_MACHINES)
-		return -EINVAL;
-
-	mach = &machines[array_index_nospec(info.machid, NVMM_MAX_MACHINES)];
-	down_read(&mach->lock);
-	if (!mach->present) {
-		up_read(&mach->lock);
-		return -ENOENT;
-	}
-	if (!owner->root &&
-	    (mach->owner != owner || mach->mm != current->mm)) {
-		up_read(&mach->lock);
-		return -EPERM;
-	}
+	mach = nvmm_ctl_machine(owner, info.machid);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
 	info.nvcpus = atomic_read(&mach->ncpus);
 	info.nram = mach->nram;
 	info.pid = pid_vnr(mach->pid);
@@ -634,12 +648,41 @@ static int nvmm_ctl_mach_info(struct nvmm_owner *owner, void __user *udata,
 	return 0;
 }
 
+static int nvmm_ctl_mach_mem(struct nvmm_owner *owner, void __user *udata,
+			     u64 size)
+{
+	struct nvmm_ctl_mach_mem mem;
+	struct nvmm_machine *mach;
+
+	if (size != sizeof(mem))
+		return -EINVAL;
+	if (copy_from_user(&mem, udata, sizeof(mem)))
+		return -EFAULT;
+	if (mem.rsvd)
+		return -EINVAL;
+	mach = nvmm_ctl_machine(owner, mem.machid);
+	if (IS_ERR(mach))
+		return PTR_ERR(mach);
+	spin_lock(&mach->mmu.lock);
+	mem.mapped_pages = mach->mmu.leaves;
+	mem.pt_pages = mach->mmu.tables;
+	spin_unlock(&mach->mmu.lock);
+	up_read(&mach->lock);
+
+	if (copy_to_user(udata, &mem, sizeof(mem)))
+		return -EFAULT;
+	return 0;
+}
+
 static int nvmm_ctl(struct nvmm_owner *owner, struct nvmm_ioc_ctl *args)
 {
 	switch (args->op) {
 	case NVMM_CTL_MACH_INFO:
 		return nvmm_ctl_mach_info(owner, u64_to_user_ptr(args->data),
 					  args->size);
+	case NVMM_CTL_MACH_MEM:
+		return nvmm_ctl_mach_mem(owner, u64_to_user_ptr(args->data),
+					 args->size);
 	default:
 		return -EINVAL;
 	}

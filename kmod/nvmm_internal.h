@@ -107,6 +107,7 @@ struct nvmm_mmu {
 	struct page *root;
 	u64 root_pa;
 	unsigned long tables;		/* page-table pages in use */
+	unsigned long leaves;		/* guest pages mapped in them */
 
 	/* Invalidations, as seen by faults in flight. */
 	unsigned long inval_seq;

@@ -148,6 +148,7 @@ static bool pt_zap_level(struct nvmm_mmu *mmu, u64 *table,
 		if (e & mmu->ops->present) {
 			if (level == 1) {
 				WRITE_ONCE(*entry, 0);
+				mmu->leaves--;
 				atomic_long_dec(&nvmm_stats.guest_pages);
 				zapped = true;
 			} else {
@@ -228,6 +229,7 @@ static void pt_free_level(struct nvmm_mmu *mmu, u64 *table,
 			mmu->tables--;
 			atomic_long_dec(&nvmm_stats.pt_pages);
 		} else {
+			mmu->leaves--;
 			atomic_long_dec(&nvmm_stats.guest_pages);
 		}
 	}
@@ -482,8 +484,10 @@ again:
 			goto out;
 		goto again;
 	}
-	if (!(READ_ONCE(*leaf) & mmu->ops->present))
+	if (!(READ_ONCE(*leaf) & mmu->ops->present)) {
+		mmu->leaves++;
 		atomic_long_inc(&nvmm_stats.guest_pages);
+	}
 	WRITE_ONCE(*leaf, mmu->ops->leaf(page_to_phys(page), prot));
 	spin_unlock(&mmu->lock);
 

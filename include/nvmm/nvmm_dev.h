@@ -93,6 +93,11 @@ struct nvmm_comm_page {
 
 /* nvmm_ctl() operations. */
 #define NVMM_CTL_MACH_INFO		0
+/*
+ * Ours, not NetBSD's: operations from 0x100 up are Linux extensions, which
+ * an emulator written for NetBSD never sends.
+ */
+#define NVMM_CTL_MACH_MEM		0x100
 
 #ifdef __KERNEL__
 typedef __s32 nvmm_pid_t;
@@ -110,6 +115,14 @@ struct nvmm_ctl_mach_info {
 	uint64_t nram;			/* bytes of guest RAM mapped */
 	nvmm_pid_t pid;			/* creator, in the caller's namespace */
 	nvmm_time_t time;		/* creation, seconds since the Epoch */
+};
+
+/* NVMM_CTL_MACH_MEM: the kernel memory behind a machine's guest RAM. */
+struct nvmm_ctl_mach_mem {
+	nvmm_machid_t machid;		/* in */
+	uint32_t rsvd;			/* zero */
+	uint64_t mapped_pages;		/* guest pages now in the NPT/EPT */
+	uint64_t pt_pages;		/* NPT/EPT table pages, the root apart */
 };
 
 /* -------------------------------------------------------------------------- */

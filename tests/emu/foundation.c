@@ -78,6 +78,19 @@ static int mach_info(int fd, nvmm_machid_t id, struct nvmm_ctl_mach_info *info)
 	return emu_ioctl(fd, NVMM_IOC_CTL, &args);
 }
 
+static int mach_mem(int fd, nvmm_machid_t id, struct nvmm_ctl_mach_mem *mem)
+{
+	struct nvmm_ioc_ctl args = {
+		.op = NVMM_CTL_MACH_MEM,
+		.data = (uintptr_t)mem,
+		.size = sizeof(*mem),
+	};
+
+	memset(mem, 0, sizeof(*mem));
+	mem->machid = id;
+	return emu_ioctl(fd, NVMM_IOC_CTL, &args);
+}
+
 static void assert_stats_eq(const struct emu_stats *a,
 			    const struct emu_stats *b)
 {
@@ -261,6 +274,7 @@ END_TEST
 START_TEST(other_process_eperm)
 {
 	struct nvmm_ctl_mach_info info;
+	struct nvmm_ctl_mach_mem mem;
 	nvmm_machid_t id;
 	int fd, pid;
 
@@ -288,6 +302,8 @@ START_TEST(other_process_eperm)
 		bad |= (mach_info(own, id, &info) != -EPERM) << 8;
 		bad |= (mmap(NULL, PAGE, PROT_READ, MAP_SHARED, own,
 			     NVMM_COMM_OFF(id, 0)) != MAP_FAILED) << 9;
+		bad |= (mach_mem(fd, id, &mem) != -EPERM) << 10;
+		bad |= (mach_mem(own, id, &mem) != -EPERM) << 11;
 		_exit(bad ? 100 + __builtin_ctz(bad) : 0);
 	}
 	ck_assert_int_eq(emu_wait(pid), 0);
@@ -297,7 +313,11 @@ START_TEST(other_process_eperm)
 	ck_assert_int_eq(mach_info(fd, id, &info), 0);
 	ck_assert_uint_eq(info.nvcpus, 1);
 	ck_assert_int_eq(info.pid, getpid());
+	ck_assert_int_eq(mach_mem(fd, id, &mem), 0);
+	ck_assert_uint_eq(mem.mapped_pages, 0);
+	ck_assert_uint_eq(mem.pt_pages, 0);
 	ck_assert_int_eq(machine_destroy(fd, id), 0);
+	ck_assert_int_eq(mach_mem(fd, id, &mem), -ENOENT);
 	close(fd);
 }
 END_TEST
@@ -372,6 +392,7 @@ END_TEST
 START_TEST(root_owner_lists_machines)
 {
 	struct nvmm_ctl_mach_info info;
+	struct nvmm_ctl_mach_mem mem;
 	nvmm_machid_t ids[3];
 	unsigned int found = 0;
 	int fd, root, pid, i;
@@ -408,6 +429,9 @@ START_TEST(root_owner_lists_machines)
 				if (info.nvcpus != (uint32_t)i + 1 ||
 				    info.pid != getppid() || info.time == 0)
 					_exit(12);
+				if (mach_mem(root, m, &mem) != 0 ||
+				    mem.mapped_pages || mem.pt_pages)
+					_exit(15);
 				found++;
 			}
 		}

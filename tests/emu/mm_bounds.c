@@ -166,6 +166,104 @@ START_TEST(map_touch_unmap_tables_flat)
 }
 END_TEST
 
+/* One round of long_pt_churn: up to its OUT, then past it. */
+static void churn_round(void)
+{
+	const struct nvmm_vcpu_exit *exit = vm.vcpu[0].exit;
+	uint64_t reason;
+
+	do
+		reason = vm_run_once(&vm, 0);
+	while (reason == NVMM_VCPU_EXIT_NONE);
+	ck_assert_uint_eq(reason, NVMM_VCPU_EXIT_IO);
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RIP] = exit->u.io.npc;
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+}
+
+static struct nvmm_ctl_mach_mem mach_mem(void)
+{
+	struct nvmm_ctl_mach_mem mem = { .machid = vm.mach.machid };
+
+	ck_assert_int_eq(nvmm_ctl(NVMM_CTL_MACH_MEM, &mem, sizeof(mem)), 0);
+	return mem;
+}
+
+/*
+ * NVMM_CTL_MACH_MEM (ours; nvmmctl list shows it) counts, per machine, the
+ * guest pages in its NPT/EPT and the table pages behind them, exactly as
+ * the module-wide stats do; bad requests are refused.
+ */
+START_TEST(mach_mem_counts_pages_and_tables)
+{
+	struct nvmm_ctl_mach_mem m0, m1, m2, bad;
+	struct emu_stats s0, s1, s2;
+	volatile uint32_t *page;
+	uint64_t gpa = CHURN_BASE + 6 * GIB, *pd, *pt;
+
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(page != MAP_FAILED);
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_pt_churn");
+	vm_mode_long(&vm, 0, VM_CODE);
+	pd = (uint64_t *)(vm.ram + VM_PT_BASE + 0x2000);
+	pt = (uint64_t *)(vm.ram + CHURN_PT);
+	pd[CHURN_LA >> 21] = CHURN_PT | 0x3;
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RBX] = CHURN_LA;
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RCX] = 0;
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)page, 4096), 0);
+
+	/* A first round into RAM: code, tables and that page are in. */
+	pt[0] = 0x90000 | 0x3;
+	churn_round();
+	ck_assert_uint_eq(*(uint32_t *)(vm.ram + 0x90000), 1);
+	m0 = mach_mem();
+	emu_stats(&s0);
+	ck_assert_uint_ge(m0.mapped_pages, 2);
+	ck_assert_uint_ge(m0.pt_pages, 2);
+
+	/* A page at 10 GiB: a new PDPT entry, so a new PD and a new PT. */
+	ck_assert_int_eq(nvmm_gpa_map(&vm.mach, (uintptr_t)page, gpa, 4096,
+				      PROT_READ | PROT_WRITE), 0);
+	pt[0] = gpa | 0x3;
+	churn_round();
+	ck_assert_uint_eq(*page, 2);
+	m1 = mach_mem();
+	emu_stats(&s1);
+	ck_assert_uint_eq(m1.mapped_pages, m0.mapped_pages + 1);
+	ck_assert_uint_eq(m1.pt_pages, m0.pt_pages + 2);
+	ck_assert_int_eq(s1.guest_pages - s0.guest_pages, 1);
+	ck_assert_int_eq(s1.pt_pages - s0.pt_pages, 2);
+
+	/* The unmap takes the page and both tables. */
+	ck_assert_int_eq(nvmm_gpa_unmap(&vm.mach, (uintptr_t)page, gpa, 4096),
+			 0);
+	m2 = mach_mem();
+	emu_stats(&s2);
+	ck_assert_uint_eq(m2.mapped_pages, m0.mapped_pages);
+	ck_assert_uint_eq(m2.pt_pages, m0.pt_pages);
+	ck_assert_int_eq(s2.pt_pages, s0.pt_pages);
+
+	bad = (struct nvmm_ctl_mach_mem){ .machid = vm.mach.machid, .rsvd = 1 };
+	ck_assert_int_eq(nvmm_ctl(NVMM_CTL_MACH_MEM, &bad, sizeof(bad)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	bad.rsvd = 0;
+	ck_assert_int_eq(nvmm_ctl(NVMM_CTL_MACH_MEM, &bad, sizeof(bad) - 8),
+			 -1);
+	ck_assert_int_eq(errno, EINVAL);
+	bad.machid = 4096;
+	ck_assert_int_eq(nvmm_ctl(NVMM_CTL_MACH_MEM, &bad, sizeof(bad)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(nvmm_ctl(NVMM_CTL_MACH_MEM, NULL, sizeof(bad)), -1);
+	ck_assert_int_eq(errno, EFAULT);
+	ck_assert_int_eq(nvmm_ctl(0x1ff, &bad, sizeof(bad)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	vm_destroy(&vm);
+	munmap((void *)page, 4096);
+}
+END_TEST
+
 /* -------------------------------------------------------------------------- */
 /* A VMM in a small memory cgroup. */
 
@@ -406,6 +504,7 @@ END_TEST
 int main(void)
 {
 	const struct ksft_test tests[] = {
+		KSFT_TEST(mach_mem_counts_pages_and_tables),
 		KSFT_TEST_T(map_touch_unmap_tables_flat, 1800),
 		KSFT_TEST_T(page_tables_charged_to_vmm_cgroup, 900),
 	};

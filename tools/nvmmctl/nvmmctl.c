@@ -3,7 +3,9 @@
  * nvmmctl: inspect nvmm.
  *
  *   nvmmctl identify   what the kernel module offers
- *   nvmmctl list       every machine (needs root: uses the root owner)
+ *   nvmmctl list       every machine, with the guest pages and page-table
+ *                      pages the module holds for it (needs root: uses the
+ *                      root owner)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -74,6 +76,7 @@ static int list(void)
 {
 	struct nvmm_capability cap;
 	struct nvmm_ctl_mach_info info;
+	struct nvmm_ctl_mach_mem mem;
 	nvmm_machid_t id;
 	unsigned int n = 0;
 
@@ -88,8 +91,8 @@ static int list(void)
 			strerror(errno));
 		return 1;
 	}
-	printf("%-8s %-8s %-12s %-8s %s\n", "Machine", "VCPUs", "RAM",
-	       "Owner", "Created");
+	printf("%-8s %-6s %-12s %-10s %-8s %-8s %s\n", "Machine", "VCPUs",
+	       "RAM", "Mapped", "PT", "Owner", "Created");
 	for (id = 0; id < cap.max_machines; id++) {
 		char when[64];
 		time_t t;
@@ -103,11 +106,21 @@ static int list(void)
 				strerror(errno));
 			return 1;
 		}
+		memset(&mem, 0, sizeof(mem));
+		mem.machid = id;
+		if (nvmm_ctl(NVMM_CTL_MACH_MEM, &mem, sizeof(mem)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			fprintf(stderr, "nvmmctl: machine %u: %s\n", id,
+				strerror(errno));
+			return 1;
+		}
 		t = info.time;
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
 			 localtime(&t));
-		printf("%-8u %-8u %-12" PRIu64 " %-8d %s\n", info.machid,
-		       info.nvcpus, info.nram, (int)info.pid, when);
+		printf("%-8u %-6u %-12" PRIu64 " %-10" PRIu64 " %-8" PRIu64
+		       " %-8d %s\n", info.machid, info.nvcpus, info.nram,
+		       mem.mapped_pages, mem.pt_pages, (int)info.pid, when);
 		n++;
 	}
 	printf("%u machine%s\n", n, n == 1 ? "" : "s");
