@@ -493,6 +493,8 @@ static int nvmm_machine_setup(struct nvmm_machine *mach,
 		mach->cpus[i].mach = mach;
 	}
 	atomic_set(&mach->ncpus, 0);
+	spin_lock_init(&mach->tsc_lock);
+	mach->tsc_valid = false;
 	mach->nram = 0;
 	mach->dying = false;
 	mach->orphan = false;

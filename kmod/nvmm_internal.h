@@ -137,6 +137,11 @@ struct nvmm_machine {
 	atomic_t ncpus;
 	u64 nram;			/* bytes of guest-physical mappings */
 	struct nvmm_cpu *cpus;		/* NVMM_MAX_VCPUS slots */
+
+	/* The TSC offset the VCPUs share (nvmm_x86_tsc_offset()). */
+	spinlock_t tsc_lock;
+	bool tsc_valid;
+	u64 tsc_offset;
 	struct nvmm_mmu mmu;
 	void *machdata;			/* backend */
 
@@ -235,6 +240,7 @@ static inline void nvmm_vcpu_fpu_load(void)
  * return with in *reason (which may be NVMM_VCPU_EXIT_NONE).
  */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason);
+
 static inline void nvmm_vcpu_leave(struct nvmm_cpu *vcpu)
 {
 	WRITE_ONCE(vcpu->mode, NVMM_VCPU_OUTSIDE);

@@ -17,6 +17,7 @@
 #include <asm/fpu/types.h>
 #include <asm/fpu/xcr.h>
 #include <asm/processor-flags.h>
+#include <asm/tsc.h>
 #include <asm/msr-index.h>
 
 #include "nvmm_x86.h"
@@ -662,6 +663,34 @@ void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
 }
 
 /* RFLAGS with its fixed bits: bit 1 set, reserved bits clear. */
+/*
+ * A VMM writes each VCPU's TSC on its own, at different times: QEMU at
+ * reset, and again with the value it read some time before whenever it
+ * syncs a VCPU's whole state (INIT, SIPI). Taken literally, as NetBSD does,
+ * every such write leaves that VCPU's TSC behind its siblings', and Linux
+ * finds the warp and gives up the TSC for a clock that exits on every read
+ * (the HPET). As KVM does, a write of 0 (a reset, a new VCPU) or of a value
+ * within a second of the machine's TSC is taken as a resynchronization:
+ * the VCPU gets the offset its siblings have. Any other value starts a new
+ * offset, which later writes then match. The guest's own WRMSR is exact.
+ */
+u64 nvmm_x86_tsc_offset(struct nvmm_machine *mach, u64 value)
+{
+	u64 host, window = (u64)tsc_khz * 1000, offset;
+
+	spin_lock(&mach->tsc_lock);
+	host = rdtsc();
+	offset = value - host;
+	if (mach->tsc_valid &&
+	    (value == 0 || value - (host + mach->tsc_offset) + window <=
+			   2 * window))
+		offset = mach->tsc_offset;
+	mach->tsc_offset = offset;
+	mach->tsc_valid = true;
+	spin_unlock(&mach->tsc_lock);
+	return offset;
+}
+
 u64 nvmm_x86_rflags(u64 rflags)
 {
 	return (rflags & 0x3F7FD5) | X86_EFLAGS_FIXED;

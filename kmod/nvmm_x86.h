@@ -67,6 +67,12 @@ void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
 			    const char *why);
 u64 nvmm_x86_rflags(u64 rflags);
 
+/*
+ * The TSC offset for a VMM's write of value to a VCPU's TSC (setstate):
+ * one the machine's VCPUs share when the write is a resynchronization.
+ */
+u64 nvmm_x86_tsc_offset(struct nvmm_machine *mach, u64 value);
+
 /* The guest FPU: fxsave image <-> the guest's xstate. */
 int nvmm_x86_fpu_alloc(struct fpu_guest *gfpu);
 void nvmm_x86_fpu_free(struct fpu_guest *gfpu);

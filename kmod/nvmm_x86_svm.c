@@ -363,7 +363,8 @@ static int svm_state_set(struct nvmm_cpu *vcpu, u64 flags)
 		vmcb->save.sysenter_esp = st->msrs[NVMM_X64_MSR_SYSENTER_ESP];
 		vmcb->save.sysenter_eip = st->msrs[NVMM_X64_MSR_SYSENTER_EIP];
 		vmcb->save.g_pat = st->msrs[NVMM_X64_MSR_PAT];
-		cpudata->tsc_offset = st->msrs[NVMM_X64_MSR_TSC] - rdtsc();
+		cpudata->tsc_offset = nvmm_x86_tsc_offset(vcpu->mach,
+					st->msrs[NVMM_X64_MSR_TSC]);
 		vmcb->control.tsc_offset = cpudata->tsc_offset;
 		cpudata->tlb_flush = true;
 		vmcb->control.clean &= ~(VMCB_CLEAN_CR | VMCB_CLEAN_NP |

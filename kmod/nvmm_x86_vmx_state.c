@@ -384,7 +384,8 @@ int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags)
 		vmx_write(GUEST_SYSENTER_EIP,
 			  st->msrs[NVMM_X64_MSR_SYSENTER_EIP]);
 		vmx_write(GUEST_IA32_PAT, st->msrs[NVMM_X64_MSR_PAT]);
-		cpudata->tsc_offset = st->msrs[NVMM_X64_MSR_TSC] - rdtsc();
+		cpudata->tsc_offset = nvmm_x86_tsc_offset(vcpu->mach,
+					st->msrs[NVMM_X64_MSR_TSC]);
 		vmx_write(TSC_OFFSET, cpudata->tsc_offset);
 		cpudata->flush_vpid = true;
 		cpudata->pdptrs_load = true;
