@@ -188,6 +188,10 @@ static void nvmm_vcpu_free(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	spin_unlock(&nvmm_pub_lock);
 
 	nvmm_impl->vcpu_destroy(mach, vcpu);
+	spin_lock(&vcpu->pid_lock);
+	put_pid(vcpu->pid);
+	vcpu->pid = NULL;
+	spin_unlock(&vcpu->pid_lock);
 	/* A process may still map the page: its mapping holds its own ref. */
 	vcpu->comm = NULL;
 	nvmm_free_page(page);
@@ -318,6 +322,65 @@ out:
 	return true;
 }
 
+/* With the VCPU's mutex held: this thread runs it now. */
+static void nvmm_vcpu_set_pid(struct nvmm_cpu *vcpu)
+{
+	struct pid *old, *pid = task_pid(current);
+
+	if (likely(READ_ONCE(vcpu->pid) == pid))
+		return;
+	get_pid(pid);
+	spin_lock(&vcpu->pid_lock);
+	old = vcpu->pid;
+	vcpu->pid = pid;
+	spin_unlock(&vcpu->pid_lock);
+	put_pid(old);
+}
+
+/*
+ * As KVM's kvm_vcpu_on_spin(): a guest that spins long enough to exit on
+ * PAUSE most often waits for another of its VCPUs (a lock holder, the
+ * target of an IPI). If that VCPU's thread waits for a host CPU, give it
+ * ours; yield_to() only moves the caller's own share of the CPU. The scan
+ * starts after the VCPU boosted last, so that each gets its turn.
+ */
+void nvmm_vcpu_on_spin(struct nvmm_cpu *me)
+{
+	struct nvmm_machine *mach = me->mach;
+	unsigned int i, n = NVMM_MAX_VCPUS;
+	unsigned int start = READ_ONCE(mach->spin_last) + 1;
+
+	for (i = 0; i < n; i++) {
+		unsigned int id = (start + i) % n;
+		struct nvmm_cpu *vcpu = &mach->cpus[id];
+		struct task_struct *task;
+		struct pid *pid;
+		int ret;
+
+		if (vcpu == me || !READ_ONCE(vcpu->present) ||
+		    READ_ONCE(vcpu->mode) == NVMM_VCPU_IN_GUEST)
+			continue;
+		spin_lock(&vcpu->pid_lock);
+		pid = get_pid(vcpu->pid);
+		spin_unlock(&vcpu->pid_lock);
+		if (!pid)
+			continue;
+		task = get_pid_task(pid, PIDTYPE_PID);
+		put_pid(pid);
+		if (!task)
+			continue;
+		ret = task == current ? 0 : yield_to(task, true);
+		put_task_struct(task);
+		if (ret > 0) {
+			WRITE_ONCE(mach->spin_last, id);
+			nvmm_count(NVMM_COUNT_YIELDS);
+			return;
+		}
+		if (ret < 0)	/* we are alone on our run queue */
+			return;
+	}
+}
+
 static int nvmm_vcpu_run(struct nvmm_owner *owner,
 			 struct nvmm_ioc_vcpu_run *args)
 {
@@ -334,6 +397,7 @@ static int nvmm_vcpu_run(struct nvmm_owner *owner,
 		goto out;
 	}
 	vcpu->resume_since = 0;
+	nvmm_vcpu_set_pid(vcpu);
 	ret = nvmm_impl->vcpu_run(mach, vcpu);
 	/* Whatever the reason of the return, a stop request is consumed. */
 	WRITE_ONCE(vcpu->comm->stop, 0);
@@ -489,6 +553,7 @@ static int nvmm_machine_setup(struct nvmm_machine *mach,
 		return -ENOMEM;
 	for (i = 0; i < NVMM_MAX_VCPUS; i++) {
 		mutex_init(&mach->cpus[i].lock);
+		spin_lock_init(&mach->cpus[i].pid_lock);
 		mach->cpus[i].cpuid = i;
 		mach->cpus[i].mach = mach;
 	}

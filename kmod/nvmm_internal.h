@@ -68,6 +68,10 @@ struct nvmm_cpu {
 	int hcpu;			/* host CPU while IN_GUEST */
 	bool kick;			/* return to userland at once */
 	unsigned long resume_since;	/* jiffies | 1: resume work waits */
+
+	/* The thread that runs it, for a spinning sibling to yield to. */
+	spinlock_t pid_lock;
+	struct pid *pid;
 };
 
 /* A guest-physical range backed by the owner's memory (gpa_map). */
@@ -137,6 +141,7 @@ struct nvmm_machine {
 	atomic_t ncpus;
 	u64 nram;			/* bytes of guest-physical mappings */
 	struct nvmm_cpu *cpus;		/* NVMM_MAX_VCPUS slots */
+	unsigned int spin_last;		/* VCPU a spinning one yielded to */
 
 	/* The TSC offset the VCPUs share (nvmm_x86_tsc_offset()). */
 	spinlock_t tsc_lock;
@@ -241,6 +246,12 @@ static inline void nvmm_vcpu_fpu_load(void)
  */
 bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason);
 
+/*
+ * After a PAUSE exit (a guest spinning on a lock or waiting for an IPI):
+ * give the host CPU to a sibling VCPU's thread that waits for one. IRQs on.
+ */
+void nvmm_vcpu_on_spin(struct nvmm_cpu *vcpu);
+
 static inline void nvmm_vcpu_leave(struct nvmm_cpu *vcpu)
 {
 	WRITE_ONCE(vcpu->mode, NVMM_VCPU_OUTSIDE);
@@ -269,6 +280,7 @@ enum nvmm_count {
 	NVMM_COUNT_EXIT_CPUID,
 	NVMM_COUNT_EXIT_OTHER,
 	NVMM_COUNT_FLUSHES,		/* remote TLB flushes */
+	NVMM_COUNT_YIELDS,		/* PAUSE exits that yielded */
 	NVMM_COUNT_MAX,
 };
 

@@ -23,6 +23,7 @@ static const char *const nvmm_count_names[NVMM_COUNT_MAX] = {
 	[NVMM_COUNT_EXIT_CPUID] = "exit_cpuid",
 	[NVMM_COUNT_EXIT_OTHER] = "exit_other",
 	[NVMM_COUNT_FLUSHES] = "remote_flushes",
+	[NVMM_COUNT_YIELDS] = "spin_yields",
 };
 
 static int nvmm_stats_show(struct seq_file *m, void *unused)

@@ -1112,9 +1112,9 @@ static int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		exit->reason = NVMM_VCPU_EXIT_SHUTDOWN;
 		break;
 	case SVM_EXIT_PAUSE:
-		/* A spin loop: let the host run (nvmm_vcpu_enter_check()). */
 		nvmm_count(NVMM_COUNT_EXIT_OTHER);
 		svm_skip(cpudata, 2);
+		nvmm_vcpu_on_spin(vcpu);
 		break;
 	default:
 		svm_exit_invalid(exit, code);

@@ -86,6 +86,7 @@ struct vmx_crs vmx_crs;
 bool vmx_has_zero_len_inject;
 bool vmx_has_ins_outs_info;
 bool vmx_has_invpcid;
+bool vmx_has_ple;
 
 struct vmx_pcpu {
 	struct page *vmxon;
@@ -1067,6 +1068,7 @@ static int vmx_probe(void)
 	vmx_has_zero_len_inject = vmx_feat.misc & VMX_MISC_ZERO_LEN_INS;
 	vmx_has_ins_outs_info = vmx_feat.basic & VMX_BASIC_INOUT;
 	vmx_has_invpcid = vmx_feat.procbased2 & SECONDARY_EXEC_ENABLE_INVPCID;
+	vmx_has_ple = vmx_feat.procbased2 & SECONDARY_EXEC_PAUSE_LOOP_EXITING;
 	return 0;
 }
 

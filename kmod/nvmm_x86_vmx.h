@@ -173,6 +173,7 @@ extern struct vmx_crs vmx_crs;
 extern bool vmx_has_zero_len_inject;
 extern bool vmx_has_ins_outs_info;
 extern bool vmx_has_invpcid;
+extern bool vmx_has_ple;		/* pause-loop exiting */
 
 void vmx_procbased(struct vmx_cpudata *cpudata, u32 bits, bool on);
 void vmx_int_window(struct vmx_cpudata *cpudata, bool on);

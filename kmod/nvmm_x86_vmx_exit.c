@@ -570,9 +570,11 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		exit->u.insn.npc = vmx_npc();
 		break;
 	case EXIT_REASON_PAUSE_INSTRUCTION:
-		/* A spin loop: let the host run (nvmm_vcpu_enter_check()). */
 		nvmm_count(NVMM_COUNT_EXIT_OTHER);
 		vmx_skip();
+		/* A loop, not any PAUSE: only pause-loop exiting tells. */
+		if (vmx_has_ple)
+			nvmm_vcpu_on_spin(vcpu);
 		break;
 	case EXIT_REASON_INVD:
 	case EXIT_REASON_WBINVD:
