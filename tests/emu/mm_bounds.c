@@ -51,6 +51,27 @@ static unsigned long env_count(const char *name, unsigned long dflt)
 }
 
 /*
+ * A machine running long_pt_churn, with page registered for guest
+ * mappings (hva_map); returns the page table whose entry 0 the guest's
+ * write goes through.
+ */
+static uint64_t *churn_setup(volatile uint32_t *page)
+{
+	uint64_t *pd;
+
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_pt_churn");
+	vm_mode_long(&vm, 0, VM_CODE);
+	pd = (uint64_t *)(vm.ram + VM_PT_BASE + 0x2000);
+	pd[CHURN_LA >> 21] = CHURN_PT | 0x3;
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RBX] = CHURN_LA;
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RCX] = 0;
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)page, 4096), 0);
+	return (uint64_t *)(vm.ram + CHURN_PT);
+}
+
+/*
  * Map a 4 KiB page at a new guest-physical address, let the guest write
  * it, unmap it; many times. The tables each new address needs must go
  * with the unmap: the module's table pages and MemFree stay flat.
@@ -59,7 +80,7 @@ START_TEST(map_touch_unmap_tables_flat)
 {
 	unsigned long cycles = env_count("NVMM_PT_CYCLES", 200000), i;
 	unsigned int pb = guest_phys_bits();
-	uint64_t slots, gpa = 0, *pd, *pt;
+	uint64_t slots, gpa = 0, *pt;
 	struct emu_stats s0, s1;
 	long free0 = 0, free1, slab0 = 0;
 	struct timespec t0, t1;
@@ -76,18 +97,9 @@ START_TEST(map_touch_unmap_tables_flat)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert(page != MAP_FAILED);
 
-	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_pt_churn");
-	vm_mode_long(&vm, 0, VM_CODE);
+	pt = churn_setup(page);
 	exit = vm.vcpu[0].exit;
 	st = vm_state(&vm, 0);
-	pd = (uint64_t *)(vm.ram + VM_PT_BASE + 0x2000);
-	pt = (uint64_t *)(vm.ram + CHURN_PT);
-	pd[CHURN_LA >> 21] = CHURN_PT | 0x3;
-	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RBX] = CHURN_LA;
-	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RCX] = 0;
-	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
-	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)page, 4096), 0);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < cycles; i++) {
@@ -198,21 +210,12 @@ START_TEST(mach_mem_counts_pages_and_tables)
 	struct nvmm_ctl_mach_mem m0, m1, m2, bad;
 	struct emu_stats s0, s1, s2;
 	volatile uint32_t *page;
-	uint64_t gpa = CHURN_BASE + 6 * GIB, *pd, *pt;
+	uint64_t gpa = CHURN_BASE + 6 * GIB, *pt;
 
 	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert(page != MAP_FAILED);
-	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_pt_churn");
-	vm_mode_long(&vm, 0, VM_CODE);
-	pd = (uint64_t *)(vm.ram + VM_PT_BASE + 0x2000);
-	pt = (uint64_t *)(vm.ram + CHURN_PT);
-	pd[CHURN_LA >> 21] = CHURN_PT | 0x3;
-	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RBX] = CHURN_LA;
-	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RCX] = 0;
-	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
-	ck_assert_int_eq(nvmm_hva_map(&vm.mach, (uintptr_t)page, 4096), 0);
+	pt = churn_setup(page);
 
 	/* A first round into RAM: code, tables and that page are in. */
 	pt[0] = 0x90000 | 0x3;
