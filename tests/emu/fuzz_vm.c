@@ -397,7 +397,11 @@ static unsigned int exit_slot(uint64_t reason)
 }
 
 /* FUZZ_TRACE=1: each state before its run, to find what stops a host. */
+/* FUZZ_TRACE[=N]: print each state from iteration N (0) on. */
 static bool trace;
+static unsigned long trace_from;
+/* FUZZ_PROGRESS=K: a line every K iterations, to find where a host hangs. */
+static unsigned long progress;
 
 static void trace_state(unsigned long i, uint64_t flags,
 			const struct nvmm_x64_state *st)
@@ -477,8 +481,12 @@ static void fuzz_states(unsigned long n, struct counts *c)
 		if (flags & (NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS))
 			flags |= NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS;
 		nvmm_vcpu_setstate(&g.mach, &g.vcpu, flags);
-		if (trace)
+		if (trace && i >= trace_from)
 			trace_state(i, flags, st);
+		if (progress && i % progress == 0) {
+			printf("# states: at %lu\n", i);
+			fflush(stdout);
+		}
 		c->runs++;
 		atomic_fetch_add(&watch_gen, 1);
 		if (nvmm_vcpu_run(&g.mach, &g.vcpu) != 0) {
@@ -761,6 +769,10 @@ int main(int argc, char **argv)
 	}
 	lane_detect();
 	trace = getenv("FUZZ_TRACE") != NULL;
+	if (trace)
+		trace_from = strtoul(getenv("FUZZ_TRACE"), NULL, 0);
+	if (getenv("FUZZ_PROGRESS"))
+		progress = strtoul(getenv("FUZZ_PROGRESS"), NULL, 0);
 	printf("1..3\n# seed %#" PRIx64 " (-s to replay)\n", rng);
 	fflush(stdout);
 	if (getenv("FUZZ_NO_WATCHDOG") == NULL)
