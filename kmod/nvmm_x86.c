@@ -662,7 +662,6 @@ void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
 		nvmm_x86_state_names[bit] : "?", why);
 }
 
-/* RFLAGS with its fixed bits: bit 1 set, reserved bits clear. */
 /*
  * A VMM writes each VCPU's TSC on its own, at different times: QEMU at
  * reset, and again with the value it read some time before whenever it
@@ -691,6 +690,7 @@ u64 nvmm_x86_tsc_offset(struct nvmm_machine *mach, u64 value)
 	return offset;
 }
 
+/* RFLAGS with its fixed bits: bit 1 set, reserved bits clear. */
 u64 nvmm_x86_rflags(u64 rflags)
 {
 	return (rflags & 0x3F7FD5) | X86_EFLAGS_FIXED;
