@@ -72,6 +72,17 @@ static int identify(void)
 	return 0;
 }
 
+/* A control operation on machine id: 1 done, 0 gone, -1 failed (said). */
+static int mach_ctl(int op, void *data, size_t size, nvmm_machid_t id)
+{
+	if (nvmm_ctl(op, data, size) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	fprintf(stderr, "nvmmctl: machine %u: %s\n", id, strerror(errno));
+	return -1;
+}
+
 static int list(void)
 {
 	struct nvmm_capability cap;
@@ -79,6 +90,7 @@ static int list(void)
 	struct nvmm_ctl_mach_mem mem;
 	nvmm_machid_t id;
 	unsigned int n = 0;
+	int r;
 
 	if (nvmm_root_init() == -1) {
 		fprintf(stderr, "nvmmctl: nvmm_root_init: %s%s\n",
@@ -97,24 +109,15 @@ static int list(void)
 		char when[64];
 		time_t t;
 
-		memset(&info, 0, sizeof(info));
-		info.machid = id;
-		if (nvmm_ctl(NVMM_CTL_MACH_INFO, &info, sizeof(info)) == -1) {
-			if (errno == ENOENT)
-				continue;
-			fprintf(stderr, "nvmmctl: machine %u: %s\n", id,
-				strerror(errno));
+		info = (struct nvmm_ctl_mach_info){ .machid = id };
+		mem = (struct nvmm_ctl_mach_mem){ .machid = id };
+		r = mach_ctl(NVMM_CTL_MACH_INFO, &info, sizeof(info), id);
+		if (r > 0)
+			r = mach_ctl(NVMM_CTL_MACH_MEM, &mem, sizeof(mem), id);
+		if (r < 0)
 			return 1;
-		}
-		memset(&mem, 0, sizeof(mem));
-		mem.machid = id;
-		if (nvmm_ctl(NVMM_CTL_MACH_MEM, &mem, sizeof(mem)) == -1) {
-			if (errno == ENOENT)
-				continue;
-			fprintf(stderr, "nvmmctl: machine %u: %s\n", id,
-				strerror(errno));
-			return 1;
-		}
+		if (r == 0)
+			continue;
 		t = info.time;
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
 			 localtime(&t));
