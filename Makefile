@@ -143,7 +143,8 @@ demo: deps
 	tools/demo
 
 # Long fuzz runs in the emulated hosts: make fuzz [FUZZ_LANES="svm vmx"]
-# [FUZZ_STATES=N FUZZ_CODE=N FUZZ_RACES=N FUZZ_SEED=S] (tests/fuzz/run-emu-fuzz).
+# [FUZZ_STATES=N FUZZ_CODE=N FUZZ_RACES=N FUZZ_SEED=S FUZZ_DURATION=SECONDS]
+# (tests/fuzz/run-emu-fuzz).
 fuzz: deps
 	$(MAKE) all
 	tests/fuzz/run-emu-fuzz $(FUZZ_LANES)

@@ -4,14 +4,19 @@
  *
  *   states  valid states with random fields changed (bits flipped, values
  *           replaced), committed in random groups, each followed by a run;
- *   code    random instruction bytes run in real, 32-bit and 64-bit mode,
- *           every MEMORY and I/O exit through libvmm's assists;
+ *   code    random instruction bytes run at CPL 3 in 32-bit (PAE),
+ *           virtual-8086 and 64-bit mode, and on a real CPU also at CPL 0
+ *           in real, 32-bit and 64-bit mode, every MEMORY and I/O exit
+ *           through libvmm's assists;
  *   races   a VCPU thread running while the main thread unmaps and remaps
  *           guest RAM, takes its protection away, stops the VCPU, forks a
  *           child that tries the parent's machine, and finally destroys the
  *           machine under the running VCPU.
  *
- * usage: fuzz_vm [-s SEED] [-n STATES] [-c CODE] [-r RACES]
+ * usage: fuzz_vm [-s SEED] [-n STATES] [-c CODE] [-r RACES] [-t SECONDS]
+ *
+ * -t: a time limit, shared evenly by the modes with a count; a mode ends
+ * at its count or its time, whichever comes first, and reports what ran.
  *
  * Prints TAP, one result per mode with its counts. A mode fails on what no
  * input may cause: a run or getstate failing with another errno than a
@@ -20,25 +25,38 @@
  * fails the boot on any kernel oops, BUG or WARN, and libvmm crashing
  * kills this program (which the runner reports).
  *
+ * Random code runs at CPL 3 with IOPL 0 in an emulated host (user_state():
+ * PAE paging, virtual-8086 and long mode, the system tables on supervisor
+ * pages, a TSS whose I/O bitmap lets every port exit): CLI faults and POPF
+ * leaves IF alone, so an emulator that stops a looping guest only while
+ * it has IF=1 (Bochs' VMX) can stop it, and every exception goes
+ * through sound tables to a HLT at CPL 0, so no triple fault (Bochs' SVM
+ * panics on one; it still did, twice in about 3,000 iterations, "3rd (14)
+ * exception with no resolution", and the replayed iteration passed: make
+ * check runs no code there). There a SHUTDOWN or INVALID exit fails the
+ * mode. On a
+ * real CPU (no NVMM_LANE) the code also runs at CPL 0 in real, protected
+ * and long mode.
+ *
  * Emulator limits (tools/emuhost/README.md): Bochs' SVM (svm-bochs) panics
- * on a guest triple fault and never stops a guest that loops without exits,
- * so there the states mode leaves segments, descriptor tables and control
- * registers alone, and the code mode does not run. Bochs' VMX stops a
- * looping guest only with IF=1: random code runs with IF=1. QEMU 7.2's SVM
- * freezes on EFER.LME=1 with CR4.PAE=0 and CR0.PG=0: never committed; and
- * its TCG aborts on an event at CPL > 0 through a busy 32-bit TSS (the TR
- * every VM entry gets): states keep CPL 0 on the svm lane, and the code
- * mode, which reaches such paths at random, does not run there. A
- * real-mode guest there froze that emulated host at random about once in
- * 300 states (seen 4 times, at different states, with or without stops):
- * the states mode uses the protected and long modes only on that lane.
- * Bochs 2.7's VMX dies with SIGSEGV on random states, at random (with a
- * random segment register in real mode at least once; segments are left
- * alone there, and still it dies now and then): make check does not run
- * the states mode on the vmx lane (run-suite). Random code
- * clears IF (CLI, POPF) and loops, and Bochs' VMX then never lets the
- * host stop it: the code mode runs on the vmx lane only when asked
- * (FUZZ_CODE_ON_VMX=1), for a real Intel host.
+ * on a guest triple fault, so there the states mode leaves segments,
+ * descriptor tables and control registers alone; its VMRUN panics on a
+ * virtual-8086 guest ("VM is set in long mode", the host's mode): no
+ * virtual-8086 code there. QEMU 7.2's SVM freezes on EFER.LME=1 with
+ * CR4.PAE=0 and CR0.PG=0: never committed; its TCG aborts on an event at
+ * CPL > 0 through a busy 32-bit TSS (TR type 0xB), so the 32-bit user
+ * modes there get TR type 0x9, which AMD's VMRUN does not check; states
+ * keep CPL 0 on that lane and use the protected and long modes only (a
+ * real-mode guest froze that emulated host at random). A long states run
+ * there froze the emulated host when earlier states had made the guest's
+ * low memory a loop that writes its own code page: the host's timer
+ * interrupt stayed pending and deliverable in its local APIC, with INTR
+ * intercepted, and QEMU never took the #VMEXIT (twice: a loop in the IVT
+ * that wrote its own code page, and 16-bit code running through zeroed
+ * RAM, wrapping IP). On that lane each state starts from fresh tables and
+ * RAM filled with HLT, so stray code exits at once. Bochs 2.7's
+ * VMX dies with SIGSEGV on random states, at random: make check does not
+ * run the states mode on the vmx lane (run-suite).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -64,14 +82,21 @@
 #define GDT_BASE	0x76000u
 #define IDT64_BASE	0x77000u
 #define IDT32_BASE	0x78000u
-#define HANDLER		0x7F000u	/* every vector: HLT */
+#define PAE_PDPT	(PT_BASE + 0x4000u)
+#define TSS32_BASE	0x79000u	/* each TSS with an I/O bitmap */
+#define TSS64_BASE	0x7C000u
+#define TSS_LIMIT	0x2068u		/* 0x68 + 8 KiB of bitmap + 0xFF */
+#define HANDLER		0x7F000u	/* every vector: HLT; stack below */
+#define SYS_END		0x80000u	/* PT_BASE..SYS_END: supervisor-only */
+#define VGA		0xA0000u	/* 128 KiB mapped past RAM (MMIO) */
 #define CODE		0x1000u
 #define DATA		0x20000u
 
-enum mode { M_REAL, M_PROT32, M_LONG };
+/* CPL 0: real, protected, long. CPL 3, IOPL 0: PAE, virtual-8086, long. */
+enum mode { M_REAL, M_PROT32, M_LONG, U_PROT32, U_VM86, U_LONG };
 
 static uint64_t rng;
-static bool lane_svm_bochs, lane_svm_qemu, lane_vmx;
+static bool lane_svm_bochs, lane_svm_qemu, lane_vmx, lane_known;
 
 static uint64_t rnd(void)
 {
@@ -111,6 +136,8 @@ static void guest_tables(uint8_t *ram)
 	uint64_t *pml4 = (uint64_t *)(ram + PT_BASE);
 	uint64_t *pdpt = (uint64_t *)(ram + PT_BASE + 0x1000);
 	uint64_t *pd = (uint64_t *)(ram + PT_BASE + 0x2000);
+	uint64_t *pt = (uint64_t *)(ram + PT_BASE + 0x3000);
+	uint64_t *pae = (uint64_t *)(ram + PAE_PDPT);
 	uint64_t *gdt = (uint64_t *)(ram + GDT_BASE);
 	uint32_t *ivt = (uint32_t *)ram;
 	unsigned int i;
@@ -119,10 +146,40 @@ static void guest_tables(uint8_t *ram)
 	pdpt[0] = (PT_BASE + 0x2000) | 0x7;
 	for (i = 0; i < 512; i++)
 		pd[i] = ((uint64_t)i << 21) | 0x87;
+	/*
+	 * The first 2 MiB in 4 KiB pages: the system tables supervisor-only,
+	 * so that code at CPL 3 cannot rewrite them, and a VGA-like window
+	 * mapped past the end of RAM, which virtual-8086 code can reach.
+	 */
+	pd[0] = (PT_BASE + 0x3000) | 0x7;
+	for (i = 0; i < 512; i++) {
+		uint64_t a = (uint64_t)i << 12;
+
+		pt[i] = (a >= PT_BASE && a < SYS_END) ? a | 0x3 :
+			(a >= VGA && a < VGA + 0x20000) ? (a + RAM_SIZE) | 0x7 :
+			a | 0x7;
+	}
+	pae[0] = (PT_BASE + 0x2000) | 0x1;	/* PAE: the first GiB */
 	gdt[0] = 0;
 	gdt[1] = 0x00CF9A000000FFFFULL;		/* 0x08 code32 */
 	gdt[2] = 0x00CF92000000FFFFULL;		/* 0x10 data */
 	gdt[3] = 0x00AF9A000000FFFFULL;		/* 0x18 code64 */
+	gdt[4] = 0x00CFFA000000FFFFULL;		/* 0x20 user code32 */
+	gdt[5] = 0x00CFF2000000FFFFULL;		/* 0x28 user data */
+	gdt[6] = 0x00AFFA000000FFFFULL;		/* 0x30 user code64 */
+	/*
+	 * The TSSes: the handler's stack (SS0:ESP0, RSP0), and an I/O bitmap
+	 * that lets CPL 3 reach every port, so that IN and OUT exit.
+	 */
+	*(uint32_t *)(ram + TSS32_BASE + 4) = HANDLER;
+	*(uint16_t *)(ram + TSS32_BASE + 8) = 0x10;
+	*(uint64_t *)(ram + TSS64_BASE + 4) = HANDLER;
+	for (i = 0; i < 2; i++) {
+		uint32_t tss = i ? TSS64_BASE : TSS32_BASE;
+
+		*(uint16_t *)(ram + tss + 0x66) = 0x68;
+		ram[tss + TSS_LIMIT] = 0xFF;
+	}
 	for (i = 0; i < 256; i++) {
 		uint64_t *g64 = (uint64_t *)(ram + IDT64_BASE + 16 * i);
 		uint64_t *g32 = (uint64_t *)(ram + IDT32_BASE + 8 * i);
@@ -202,6 +259,60 @@ static void base_state(struct nvmm_x64_state *st, enum mode m)
 	st->fpu.fx_mxcsr_mask = 0xFFFF;
 }
 
+/*
+ * A state at CPL 3 with IOPL 0, IF=1: the guest's CLI faults and its POPF
+ * leaves IF alone, so IF stays 1 until an exception takes the guest to
+ * HANDLER at CPL 0, whose HLT exits. No user page holds a system table.
+ * For the emulators that stop a looping guest only with IF=1, or die on
+ * a guest triple fault (none happens here: the tables are sound).
+ * tr_type: 0xB (busy), or 0x9 where QEMU's TCG refuses a busy 32-bit TSS.
+ */
+static void user_state(struct nvmm_x64_state *st, enum mode m,
+		       unsigned int tr_type)
+{
+	static const int segs[] = { NVMM_X64_SEG_ES, NVMM_X64_SEG_CS,
+				    NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
+				    NVMM_X64_SEG_FS, NVMM_X64_SEG_GS };
+	struct nvmm_x64_state_seg *s;
+	unsigned int i;
+
+	base_state(st, m == U_LONG ? M_LONG : M_PROT32);
+	for (i = 0; i < 6; i++) {
+		s = &st->segs[segs[i]];
+		s->attrib.dpl = 3;
+		if (m == U_VM86) {
+			/* Real-mode addressing: base = selector * 16. */
+			uint16_t sel = DATA >> 4;
+
+			if (segs[i] == NVMM_X64_SEG_CS)
+				sel = CODE >> 4;
+			else if (segs[i] == NVMM_X64_SEG_SS)
+				sel = 0;
+			else if (segs[i] == NVMM_X64_SEG_ES && rndn(2))
+				sel = VGA >> 4;
+			seg(s, sel, (uint64_t)sel << 4, 0xFFFF, 3, 1, 0, 0, 0);
+			s->attrib.dpl = 3;
+		} else if (segs[i] == NVMM_X64_SEG_CS) {
+			s->selector = m == U_LONG ? 0x33 : 0x23;
+		} else {
+			s->selector = 0x2B;
+		}
+	}
+	s = &st->segs[NVMM_X64_SEG_TR];
+	seg(s, 0, m == U_LONG ? TSS64_BASE : TSS32_BASE, TSS_LIMIT,
+	    m == U_LONG ? 0xB : tr_type, 0, 0, 0, 0);
+	st->segs[NVMM_X64_SEG_GDT].limit = 7 * 8 - 1;
+	if (m != U_LONG) {
+		/* PAE paging: the user/supervisor split of long mode. */
+		st->crs[NVMM_X64_CR_CR0] |= 0x80000000ULL;
+		st->crs[NVMM_X64_CR_CR3] = PAE_PDPT;
+		st->crs[NVMM_X64_CR_CR4] |= 0x20;
+	}
+	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x202 | (m == U_VM86 ? 0x20000 : 0);
+	if (m == U_VM86)
+		st->gprs[NVMM_X64_GPR_RIP] = 0;
+}
+
 static int guest_create(struct guest *g)
 {
 	struct nvmm_assist_callbacks cbs = { .io = io_cb, .mem = mem_cb };
@@ -237,6 +348,7 @@ static void lane_detect(void)
 	lane_svm_bochs = lane && strcmp(lane, "svm-bochs") == 0;
 	lane_svm_qemu = lane && strcmp(lane, "svm") == 0;
 	lane_vmx = lane && strcmp(lane, "vmx") == 0;
+	lane_known = lane_svm_bochs || lane_svm_qemu || lane_vmx;
 }
 
 /* -------------------------------------------------------------------------- */
@@ -372,6 +484,9 @@ static void *watchdog(void *arg)
 
 struct counts {
 	unsigned long runs, refused, exits[8], assists_ok, assists_err;
+	unsigned long modes[6];		/* code: iterations per mode */
+	unsigned long einval, enodev, efault;	/* the assists' refusals */
+	unsigned long done;			/* iterations run */
 	unsigned long unexpected;
 	char what[160];
 };
@@ -379,7 +494,8 @@ struct counts {
 static void unexpected(struct counts *c, const char *fmt, int err)
 {
 	if (!c->unexpected)
-		snprintf(c->what, sizeof(c->what), fmt, strerror(err));
+		snprintf(c->what, sizeof(c->what), fmt,
+			 err ? strerror(err) : "");
 	c->unexpected++;
 }
 
@@ -396,10 +512,11 @@ static unsigned int exit_slot(uint64_t reason)
 	}
 }
 
-/* FUZZ_TRACE=1: each state before its run, to find what stops a host. */
 /* FUZZ_TRACE[=N]: print each state from iteration N (0) on. */
 static bool trace;
 static unsigned long trace_from;
+/* FUZZ_FROM=N: draw the states before iteration N, but run none of them. */
+static unsigned long run_from;
 /* FUZZ_PROGRESS=K: a line every K iterations, to find where a host hangs. */
 static unsigned long progress;
 
@@ -442,6 +559,33 @@ static void trace_state(unsigned long i, uint64_t flags,
 	fflush(stdout);
 }
 
+/* -t SECONDS: each mode also stops when its share of the time is over. */
+static double mode_secs;
+static struct timespec mode_start;
+
+static void mode_begin(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &mode_start);
+}
+
+/* Whether iteration i may run; counts it in c->done if so. */
+static bool more(unsigned long i, unsigned long n, struct counts *c)
+{
+	struct timespec now;
+
+	if (i >= n)
+		return false;
+	if (mode_secs > 0 && i % 16 == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((double)(now.tv_sec - mode_start.tv_sec) +
+		    (double)(now.tv_nsec - mode_start.tv_nsec) / 1e9 >=
+		    mode_secs)
+			return false;
+	}
+	c->done = i + 1;
+	return true;
+}
+
 static void fuzz_states(unsigned long n, struct counts *c)
 {
 	static const uint64_t groups[] = {
@@ -460,14 +604,14 @@ static void fuzz_states(unsigned long n, struct counts *c)
 	memset(g.ram + CODE, 0xF4, 0x1000);	/* hlt */
 	st = g.vcpu.state;
 	watch_vcpu = &g.vcpu;
-	for (i = 0; i < n; i++) {
+	for (i = 0; more(i, n, c); i++) {
 		uint64_t flags = 0;
 		unsigned int k;
 
 		base_state(st, (enum mode)(lane_svm_qemu ? 1 + rndn(2) :
 							   rndn(3)));
-		if (nvmm_vcpu_setstate(&g.mach, &g.vcpu,
-				       NVMM_X64_STATE_ALL) != 0) {
+		if (i >= run_from && nvmm_vcpu_setstate(&g.mach, &g.vcpu,
+						NVMM_X64_STATE_ALL) != 0) {
 			unexpected(c, "setstate: %s", errno);
 			break;
 		}
@@ -480,6 +624,14 @@ static void fuzz_states(unsigned long n, struct counts *c)
 		/* What mutate() checked is what is in effect (svm lane). */
 		if (flags & (NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS))
 			flags |= NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS;
+		if (i < run_from)
+			continue;
+		if (lane_svm_qemu) {
+			/* HLT everywhere but in the tables: see the header. */
+			memset(g.ram, 0xF4, RAM_SIZE);
+			memset(g.ram + PT_BASE, 0, SYS_END - PT_BASE);
+			guest_tables(g.ram);
+		}
 		nvmm_vcpu_setstate(&g.mach, &g.vcpu, flags);
 		if (trace && i >= trace_from)
 			trace_state(i, flags, st);
@@ -513,6 +665,7 @@ static void fuzz_code(unsigned long n, struct counts *c)
 	struct nvmm_x64_state *st;
 	struct guest g;
 	unsigned long i;
+	char what[100];
 
 	if (guest_create(&g) != 0) {
 		unexpected(c, "guest_create: %s", errno);
@@ -520,16 +673,33 @@ static void fuzz_code(unsigned long n, struct counts *c)
 	}
 	st = g.vcpu.state;
 	watch_vcpu = &g.vcpu;
-	for (i = 0; i < n; i++) {
+	for (i = 0; more(i, n, c); i++) {
 		unsigned int e, k;
+		enum mode m;
 
+		if (progress && i % progress == 0) {
+			printf("# code: at %lu\n", i);
+			fflush(stdout);
+		}
 		for (k = 0; k < 0x1000; k += 8) {
 			uint64_t v = rnd();
 
 			memcpy(g.ram + CODE + k, &v, 8);
 		}
-		base_state(st, (enum mode)rndn(3));
-		st->gprs[NVMM_X64_GPR_RFLAGS] |= 0x200;		/* IF */
+		/*
+		 * In an emulated host, CPL 3 only (the header says why); on
+		 * hardware, CPL 0 too.
+		 */
+		m = (enum mode)(lane_known ? U_PROT32 + rndn(3) : rndn(6));
+		if (m == U_VM86 && lane_svm_bochs)
+			m = U_LONG;	/* Bochs' VMRUN panics on it */
+		if (m >= U_PROT32) {
+			user_state(st, m, lane_svm_qemu ? 0x9 : 0xB);
+		} else {
+			base_state(st, m);
+			st->gprs[NVMM_X64_GPR_RFLAGS] |= 0x200;	/* IF */
+		}
+		c->modes[m]++;
 		for (k = 0; k < 16; k++)
 			if (k != NVMM_X64_GPR_RSP)
 				st->gprs[k] = rndn(2) ? rnd() :
@@ -538,6 +708,13 @@ static void fuzz_code(unsigned long n, struct counts *c)
 				       NVMM_X64_STATE_ALL) != 0) {
 			unexpected(c, "setstate: %s", errno);
 			break;
+		}
+		if (trace && i >= trace_from) {
+			trace_state(i, NVMM_X64_STATE_ALL, st);
+			printf("#   code");
+			for (k = 0; k < 64; k++)
+				printf(" %02x", g.ram[CODE + k]);
+			printf("\n");
 		}
 		for (e = 0; e < 32; e++) {
 			uint64_t reason;
@@ -550,16 +727,33 @@ static void fuzz_code(unsigned long n, struct counts *c)
 			}
 			reason = g.vcpu.exit->reason;
 			c->exits[exit_slot(reason)]++;
+			if (trace && i >= trace_from) {
+				printf("#   exit %#" PRIx64 "\n", reason);
+				fflush(stdout);
+			}
+			/* Sound tables at CPL 3: no triple fault, no refusal. */
+			if (m >= U_PROT32 &&
+			    (reason == NVMM_VCPU_EXIT_SHUTDOWN ||
+			     reason == NVMM_VCPU_EXIT_INVALID)) {
+				snprintf(what, sizeof(what), "iteration %lu, "
+					 "CPL 3 mode %d: exit %#" PRIx64 "%%s",
+					 i, (int)m, reason);
+				unexpected(c, what, 0);
+			}
 			if (reason == NVMM_VCPU_EXIT_MEMORY ||
 			    reason == NVMM_VCPU_EXIT_IO) {
 				int r = reason == NVMM_VCPU_EXIT_IO ?
 					nvmm_assist_io(&g.mach, &g.vcpu) :
 					nvmm_assist_mem(&g.mach, &g.vcpu);
 
-				if (r == 0)
+				if (r == 0) {
 					c->assists_ok++;
-				else
+				} else {
 					c->assists_err++;
+					c->einval += errno == EINVAL;
+					c->enodev += errno == ENODEV;
+					c->efault += errno == EFAULT;
+				}
 				if (r != 0)
 					break;
 				continue;
@@ -627,7 +821,7 @@ static void fuzz_races(unsigned long n, struct counts *c)
 					0x02, 0x00, 0xE6, 0xE9, 0xEB, 0xF4 };
 	unsigned long i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; more(i, n, c); i++) {
 		struct racer r = { 0 };
 		struct guest g;
 		pthread_t tid;
@@ -716,15 +910,26 @@ static void fuzz_races(unsigned long n, struct counts *c)
 
 /* -------------------------------------------------------------------------- */
 
-static int report(unsigned int no, const char *name, unsigned long n,
-		  const struct counts *c)
+static int report(unsigned int no, const char *name, const struct counts *c)
 {
 	printf("# %s: %lu iterations, %lu runs, %lu refused (EINVAL); exits "
 	       "MEMORY %lu IO %lu HALTED %lu SHUTDOWN %lu INVALID %lu NONE "
-	       "%lu other %lu; assists %lu ok, %lu errno\n", name, n, c->runs,
+	       "%lu other %lu; assists %lu ok, %lu errno\n", name, c->done,
+	       c->runs,
 	       c->refused, c->exits[0], c->exits[1], c->exits[2], c->exits[3],
 	       c->exits[4], c->exits[5], c->exits[6], c->assists_ok,
 	       c->assists_err);
+	if (c->modes[0] + c->modes[1] + c->modes[2] + c->modes[3] +
+	    c->modes[4] + c->modes[5])
+		printf("# %s: CPL 0 real %lu, protected %lu, long %lu; CPL 3 "
+		       "PAE %lu, virtual-8086 %lu, long %lu\n", name,
+		       c->modes[0], c->modes[1], c->modes[2], c->modes[3],
+		       c->modes[4], c->modes[5]);
+	if (c->assists_err)
+		printf("# %s: the assists refused with EINVAL %lu, ENODEV %lu, "
+		       "EFAULT %lu, other %lu\n", name, c->einval, c->enodev,
+		       c->efault, c->assists_err - c->einval - c->enodev -
+		       c->efault);
 	if (c->unexpected) {
 		printf("not ok %u %s\n# %lu unexpected, the first: %s\n", no,
 		       name, c->unexpected, c->what);
@@ -738,11 +943,11 @@ int main(int argc, char **argv)
 {
 	unsigned long nstates = 2000, ncode = 2000, nraces = 20;
 	struct counts cs = { 0 }, cc = { 0 }, cr = { 0 };
-	int opt, fail = 0;
+	int opt, nmodes, fail = 0;
 	pthread_t tid;
 
 	rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL | 1;
-	while ((opt = getopt(argc, argv, "s:n:c:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:c:r:t:")) != -1) {
 		switch (opt) {
 		case 's':
 			rng = strtoull(optarg, NULL, 0) | 1;
@@ -756,12 +961,19 @@ int main(int argc, char **argv)
 		case 'r':
 			nraces = strtoul(optarg, NULL, 0);
 			break;
+		case 't':
+			mode_secs = strtod(optarg, NULL);
+			break;
 		default:
 			fprintf(stderr, "usage: fuzz_vm [-s SEED] [-n STATES] "
-				"[-c CODE] [-r RACES]\n");
+				"[-c CODE] [-r RACES] [-t SECONDS]\n");
 			return 2;
 		}
 	}
+	/* The time, shared by the modes that run. */
+	nmodes = (nstates > 0) + (ncode > 0) + (nraces > 0);
+	if (nmodes)
+		mode_secs /= nmodes;
 	printf("TAP version 13\n");
 	if (access("/dev/nvmm", F_OK) != 0 || nvmm_init() != 0) {
 		printf("1..0 # SKIP /dev/nvmm is absent\n");
@@ -771,6 +983,8 @@ int main(int argc, char **argv)
 	trace = getenv("FUZZ_TRACE") != NULL;
 	if (trace)
 		trace_from = strtoul(getenv("FUZZ_TRACE"), NULL, 0);
+	if (getenv("FUZZ_FROM"))
+		run_from = strtoul(getenv("FUZZ_FROM"), NULL, 0);
 	if (getenv("FUZZ_PROGRESS"))
 		progress = strtoul(getenv("FUZZ_PROGRESS"), NULL, 0);
 	printf("1..3\n# seed %#" PRIx64 " (-s to replay)\n", rng);
@@ -779,25 +993,19 @@ int main(int argc, char **argv)
 		pthread_create(&tid, NULL, watchdog, NULL);
 	else
 		atomic_store(&watch_quit, true);
+	mode_begin();
 	fuzz_states(nstates, &cs);
-	fail |= report(1, "states", nstates, &cs);
+	fail |= report(1, "states", &cs);
 	fflush(stdout);
-	if (lane_svm_bochs) {
-		printf("ok 2 code # SKIP Bochs' SVM panics on a guest triple "
-		       "fault and never stops a guest looping without exits\n");
-	} else if (lane_svm_qemu) {
-		printf("ok 2 code # SKIP QEMU 7.2's TCG aborts the emulated "
-		       "host on some guest code (\"invalid tss type\")\n");
-	} else if (lane_vmx && getenv("FUZZ_CODE_ON_VMX") == NULL) {
-		printf("ok 2 code # SKIP Bochs' VMX never stops a guest that "
-		       "loops with IF=0 (random code runs CLI)\n");
-	} else {
+	{
+		mode_begin();
 		fuzz_code(ncode, &cc);
-		fail |= report(2, "code", ncode, &cc);
+		fail |= report(2, "code", &cc);
 	}
 	fflush(stdout);
+	mode_begin();
 	fuzz_races(nraces, &cr);
-	fail |= report(3, "races", nraces, &cr);
+	fail |= report(3, "races", &cr);
 	if (!atomic_load(&watch_quit)) {
 		atomic_store(&watch_quit, true);
 		pthread_join(tid, NULL);
