@@ -54,7 +54,11 @@
  * intercepted, and QEMU never took the #VMEXIT (twice: a loop in the IVT
  * that wrote its own code page, and 16-bit code running through zeroed
  * RAM, wrapping IP). On that lane each state starts from fresh tables and
- * RAM filled with HLT, so stray code exits at once. Bochs 2.7's
+ * RAM filled with HLT, so stray code exits at once. QEMU 7.2's TCG also
+ * sets the accessed bit (5) in legacy PAE PDPTEs, a bit the SDM reserves
+ * there: once it has walked them, libvmm's walk finds a reserved bit, and
+ * the assists of PAE and virtual-8086 code fail with EFAULT (counted by
+ * mode in the report; FUZZ_EFAULT=1 shows each). Bochs 2.7's
  * VMX dies with SIGSEGV on random states, at random: make check does not
  * run the states mode on the vmx lane (run-suite).
  */
@@ -486,6 +490,7 @@ struct counts {
 	unsigned long runs, refused, exits[8], assists_ok, assists_err;
 	unsigned long modes[6];		/* code: iterations per mode */
 	unsigned long einval, enodev, efault;	/* the assists' refusals */
+	unsigned long efault_mode[6];
 	unsigned long done;			/* iterations run */
 	unsigned long unexpected;
 	char what[160];
@@ -660,6 +665,47 @@ static void fuzz_states(unsigned long n, struct counts *c)
 /* -------------------------------------------------------------------------- */
 /* Code. */
 
+/*
+ * FUZZ_EFAULT=1: an assist refused with EFAULT, with its exit and the walk
+ * of CS:RIP (this found QEMU's accessed bit in the PAE PDPTE: header).
+ */
+static void efault_show(struct guest *g, enum mode m)
+{
+	const struct nvmm_vcpu_exit *x = g->vcpu.exit;
+	struct nvmm_x64_state *st = g->vcpu.state;
+
+	nvmm_vcpu_getstate(&g->mach, &g->vcpu, NVMM_X64_STATE_ALL);
+	printf("# EFAULT mode %d reason %#" PRIx64 " rip %#" PRIx64
+	       " cs.base %#" PRIx64 " cr3 %#" PRIx64, (int)m, x->reason,
+	       st->gprs[NVMM_X64_GPR_RIP], st->segs[NVMM_X64_SEG_CS].base,
+	       st->crs[NVMM_X64_CR_CR3]);
+	if (x->reason == NVMM_VCPU_EXIT_IO)
+		printf(" io port %#x in %d str %d rep %d seg %d as %u os %u "
+		       "rsi %#" PRIx64 " rdi %#" PRIx64 " rcx %#" PRIx64,
+		       x->u.io.port, x->u.io.in, x->u.io.str, x->u.io.rep,
+		       x->u.io.seg, x->u.io.address_size,
+		       x->u.io.operand_size, st->gprs[NVMM_X64_GPR_RSI],
+		       st->gprs[NVMM_X64_GPR_RDI], st->gprs[NVMM_X64_GPR_RCX]);
+	else
+		printf(" mem gpa %#" PRIx64 " prot %d len %u", x->u.mem.gpa,
+		       x->u.mem.prot, x->u.mem.inst_len);
+	{
+		gpaddr_t gpa = 0;
+		nvmm_prot_t prot = 0;
+		uint64_t la = st->segs[NVMM_X64_SEG_CS].base +
+			      st->gprs[NVMM_X64_GPR_RIP];
+		int r = nvmm_gva_to_gpa(&g->mach, &g->vcpu, la, &gpa, &prot);
+
+		printf(" | pdpte %#" PRIx64, *(uint64_t *)(g->ram + PAE_PDPT));
+		printf(" | walk(%#" PRIx64 ") = %d gpa %#" PRIx64 " prot %#x "
+		       "errno %d efer %#" PRIx64 " cr0 %#" PRIx64 " cr4 %#"
+		       PRIx64, la, r, gpa, (unsigned int)prot, r ? errno : 0,
+		       st->msrs[NVMM_X64_MSR_EFER], st->crs[NVMM_X64_CR_CR0],
+		       st->crs[NVMM_X64_CR_CR4]);
+	}
+	printf("\n");
+}
+
 static void fuzz_code(unsigned long n, struct counts *c)
 {
 	struct nvmm_x64_state *st;
@@ -753,6 +799,10 @@ static void fuzz_code(unsigned long n, struct counts *c)
 					c->einval += errno == EINVAL;
 					c->enodev += errno == ENODEV;
 					c->efault += errno == EFAULT;
+					c->efault_mode[m] += errno == EFAULT;
+					if (errno == EFAULT &&
+					    getenv("FUZZ_EFAULT"))
+						efault_show(&g, m);
 				}
 				if (r != 0)
 					break;
@@ -930,6 +980,10 @@ static int report(unsigned int no, const char *name, const struct counts *c)
 		       "EFAULT %lu, other %lu\n", name, c->einval, c->enodev,
 		       c->efault, c->assists_err - c->einval - c->enodev -
 		       c->efault);
+	if (c->efault)
+		printf("# %s: EFAULT by mode: %lu %lu %lu %lu %lu %lu\n", name,
+		       c->efault_mode[0], c->efault_mode[1], c->efault_mode[2],
+		       c->efault_mode[3], c->efault_mode[4], c->efault_mode[5]);
 	if (c->unexpected) {
 		printf("not ok %u %s\n# %lu unexpected, the first: %s\n", no,
 		       name, c->unexpected, c->what);
