@@ -29,6 +29,13 @@ $(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(MOCK_OBJ) \
 		$(LIB_OBJS_NODEV) $(TEST_LIBS) -lpthread
 
+# nvmm-run's boot protocol code is a pure function of its buffers.
+$(B)/tests/unit/test_bzimage: tests/unit/test_bzimage.c \
+		tools/nvmm-run/bzimage.c tools/nvmm-run/bzimage.h $(KSFT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/bzimage.c $(KSFT_OBJ) \
+		$(TEST_LIBS)
+
 # Guest programs: flat binaries loaded at guest-physical 0x1000.
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.bin,$(GUEST_SRCS))

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * nvmm-run: run a 64-bit ELF guest on nvmm.
+ * nvmm-run: run a 64-bit ELF guest, or a Linux kernel, on nvmm.
  *
  *   nvmm-run [--mem MIB] [--vcpus N] [--verbose] GUEST.elf [ARGS...]
+ *   nvmm-run [--mem MIB] --kernel BZIMAGE [--initrd FILE] [--append LINE]
+ *
+ * A Linux kernel is loaded as its 64-bit boot protocol says (linux.c);
+ * only 1 VCPU and the UART so far: no interrupt controller, timer or
+ * firmware tables yet, so it stops early in its boot.
  *
  * The guest gets MIB of RAM at guest-physical 0 (default 64), N VCPUs
  * (default 1) all entered at the ELF entry point in long mode (paging.c
@@ -56,7 +61,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: nvmm-run [--mem MIB] [--vcpus N] [--verbose] GUEST.elf "
 		"[ARGS...]\n"
+		"       nvmm-run [--mem MIB] [--verbose] --kernel BZIMAGE "
+		"[--initrd FILE]\n"
+		"                [--append CMDLINE]\n"
 		"  --mem MIB    guest RAM at guest-physical 0 (default %d)\n"
+		"  --kernel F   a Linux bzImage, entered at its 64-bit entry "
+		"point\n"
+		"  --initrd F   its initramfs\n"
+		"  --append S   its command line\n"
 		"  --vcpus N    VCPUs, all entered at the ELF entry point "
 		"(default 1)\n"
 		"  --verbose    report segments, exits to unknown ports, MSRs\n"
@@ -171,17 +183,22 @@ int main(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "vcpus", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct nr_vm vm;
 	unsigned long mem_mib = DEFAULT_MEM_MIB;
+	const char *kernel = NULL, *initrd = NULL, *append = NULL;
 	char *cmdline = NULL;
 	unsigned int i;
 	int c, status = NR_EXIT_ERROR;
 
 	vm.nvcpus = 1;
-	while ((c = getopt_long(argc, argv, "+m:c:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:c:vhk:i:a:", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			mem_mib = parse_num("--mem", optarg, 1, 1UL << 20);
@@ -193,6 +210,15 @@ int main(int argc, char **argv)
 		case 'v':
 			vm.verbose = true;
 			break;
+		case 'k':
+			kernel = optarg;
+			break;
+		case 'i':
+			initrd = optarg;
+			break;
+		case 'a':
+			append = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -201,7 +227,16 @@ int main(int argc, char **argv)
 			return NR_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (kernel == NULL && (initrd != NULL || append != NULL)) {
+		nr_err("--initrd and --append go with --kernel");
+		return NR_EXIT_USAGE;
+	}
+	if (kernel != NULL && vm.nvcpus != 1) {
+		nr_err("--kernel: 1 VCPU only so far (no interrupt controller "
+		       "to start the others)");
+		return NR_EXIT_USAGE;
+	}
+	if ((kernel == NULL) == (optind >= argc)) {
 		usage(stderr);
 		return NR_EXIT_USAGE;
 	}
@@ -210,7 +245,10 @@ int main(int argc, char **argv)
 		return NR_EXIT_USAGE;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	cmdline = join_args(argc - optind - 1, argv + optind + 1);
+	if (kernel != NULL)
+		cmdline = strdup(append != NULL ? append : "");
+	else
+		cmdline = join_args(argc - optind - 1, argv + optind + 1);
 	if (cmdline == NULL) {
 		nr_errno("command line");
 		return NR_EXIT_ERROR;
@@ -219,9 +257,13 @@ int main(int argc, char **argv)
 
 	if (vm_create(&vm, mem_mib) == -1)
 		goto out;
-	if (nr_elf_load(&vm, argv[optind],
-			vm.ram_size - nr_boot_size(vm.ram_size)) == -1)
+	if (kernel != NULL) {
+		if (nr_linux_load(&vm, kernel, initrd, cmdline) == -1)
+			goto out;
+	} else if (nr_elf_load(&vm, argv[optind],
+			       vm.ram_size - nr_boot_size(vm.ram_size)) == -1) {
 		goto out;
+	}
 	if (nr_boot_setup(&vm, cmdline) == -1)
 		goto out;
 	for (i = 0; i < vm.nvcpus; i++)

@@ -32,9 +32,11 @@ struct nr_vm {
 	size_t ram_size;
 	bool verbose;
 
-	/* Filled by nr_elf_load(). */
+	/* Filled by nr_elf_load() or nr_linux_load(). */
 	uint64_t entry;
-	uint64_t load_end;	/* first byte above every segment */
+	uint64_t load_end;	/* ELF: first byte above every segment */
+	bool linux_boot;	/* Linux: 64-bit boot protocol registers */
+	uint64_t zero_page;	/* Linux: struct boot_params */
 
 	/* Filled by nr_boot_setup(): the boot area at the top of RAM. */
 	uint64_t boot_base;	/* page tables, GDT, command line */
@@ -45,6 +47,10 @@ struct nr_vm {
 
 /* elf_load.c: PT_LOAD segments of path at their p_paddr, below limit. */
 int nr_elf_load(struct nr_vm *vm, const char *path, uint64_t limit);
+
+/* linux.c: a bzImage, an initramfs and a command line, to boot Linux. */
+int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
+		  const char *cmdline);
 
 /* paging.c: the boot area (identity page tables, GDT, command line). */
 uint64_t nr_boot_size(size_t ram_size);

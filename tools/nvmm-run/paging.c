@@ -12,7 +12,11 @@
  *   RDI  its VCPU id (0 is the boot VCPU)     RSI  the number of VCPUs
  *   RDX  the command line (GPA, NUL-ended)    RCX  the boot area's GPA
  *   RSP  0: the guest sets up its own stacks, below RCX
- * CS 0x08 (64-bit code), the data segments 0x10 (flat).
+ * CS 0x08 (64-bit code), the data segments 0x18 (flat).
+ *
+ * A Linux kernel (linux.c) starts as its 64-bit boot protocol says: at
+ * startup_64, RSI the zero page, CS 0x10 (__BOOT_CS), data 0x18
+ * (__BOOT_DS), the other registers 0.
  */
 #include <errno.h>
 #include <string.h>
@@ -26,7 +30,8 @@
 #define PTE_PS		0x080ULL
 
 #define SEL_CODE	0x08
-#define SEL_DATA	0x10
+#define SEL_BOOT_CS	0x10	/* Linux's 64-bit boot protocol: __BOOT_CS */
+#define SEL_DATA	0x18	/* and __BOOT_DS; ELF guests' data too */
 
 #define CR0_PE		0x00000001ULL
 #define CR0_MP		0x00000002ULL
@@ -93,6 +98,7 @@ int nr_boot_setup(struct nr_vm *vm, const char *cmdline)
 	gdt = (uint64_t *)(vm->ram + vm->gdt);
 	gdt[0] = 0;
 	gdt[SEL_CODE / 8] = 0x00AF9A000000FFFFULL;	/* 64-bit code */
+	gdt[SEL_BOOT_CS / 8] = 0x00AF9A000000FFFFULL;
 	gdt[SEL_DATA / 8] = 0x00CF92000000FFFFULL;	/* flat data */
 
 	memcpy(vm->ram + vm->cmdline, cmdline, len + 1);
@@ -137,21 +143,27 @@ int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu)
 	}
 	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
 		seg_flat(&st->segs[data[i]], SEL_DATA, 0x3, false);
-	seg_flat(&st->segs[NVMM_X64_SEG_CS], SEL_CODE, 0xB, true);
+	seg_flat(&st->segs[NVMM_X64_SEG_CS],
+		 vm->linux_boot ? SEL_BOOT_CS : SEL_CODE, 0xB, true);
 	seg_system(&st->segs[NVMM_X64_SEG_TR], 0xB);	/* busy 64-bit TSS */
 	seg_system(&st->segs[NVMM_X64_SEG_LDT], 0x2);
 	memset(&st->segs[NVMM_X64_SEG_GDT], 0, sizeof(st->segs[0]));
 	st->segs[NVMM_X64_SEG_GDT].base = vm->gdt;
-	st->segs[NVMM_X64_SEG_GDT].limit = 3 * 8 - 1;
+	st->segs[NVMM_X64_SEG_GDT].limit = 4 * 8 - 1;
 	memset(&st->segs[NVMM_X64_SEG_IDT], 0, sizeof(st->segs[0]));
 
 	memset(st->gprs, 0, sizeof(st->gprs));
 	st->gprs[NVMM_X64_GPR_RIP] = vm->entry;
 	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
-	st->gprs[NVMM_X64_GPR_RDI] = cpu;
-	st->gprs[NVMM_X64_GPR_RSI] = vm->nvcpus;
-	st->gprs[NVMM_X64_GPR_RDX] = vm->cmdline;
-	st->gprs[NVMM_X64_GPR_RCX] = vm->boot_base;
+	if (vm->linux_boot) {
+		/* startup_64: RSI = boot_params, interrupts off. */
+		st->gprs[NVMM_X64_GPR_RSI] = vm->zero_page;
+	} else {
+		st->gprs[NVMM_X64_GPR_RDI] = cpu;
+		st->gprs[NVMM_X64_GPR_RSI] = vm->nvcpus;
+		st->gprs[NVMM_X64_GPR_RDX] = vm->cmdline;
+		st->gprs[NVMM_X64_GPR_RCX] = vm->boot_base;
+	}
 
 	st->crs[NVMM_X64_CR_CR0] = CR0_PG | CR0_WP | CR0_NE | CR0_ET |
 				   CR0_MP | CR0_PE;

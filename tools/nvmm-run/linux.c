@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Loading a Linux bzImage (and an initramfs) into guest RAM for the
+ * 64-bit boot protocol: the protected-mode kernel at its preferred
+ * address, the command line and the zero page low, the initramfs as high
+ * as the kernel allows below nvmm-run's boot area, and an e820 map of RAM.
+ * paging.c then enters the kernel at startup_64 with RSI = the zero page.
+ *
+ * Guest-physical layout (below 1 MiB as a PC has it):
+ *   0x07000  zero page          0x20000  command line
+ *   0x9FC00-0xFFFFF reserved    pref_address (16 MiB)  the kernel
+ *   ... initramfs ... boot area (page tables, GDT): reserved
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bzimage.h"
+#include "nvmm-run.h"
+
+#define ZERO_PAGE	0x7000ULL
+#define CMDLINE		0x20000ULL
+#define CMDLINE_END	0x90000ULL
+#define LOW_RAM_END	0x9FC00ULL
+#define HIGH_RAM	0x100000ULL
+
+/* The whole of path, or NULL with the reason reported. */
+static uint8_t *read_file(const char *what, const char *path, size_t *len)
+{
+	struct stat sb;
+	uint8_t *buf;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &sb) == -1) {
+		nr_errno("%s %s", what, path);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size == 0) {
+		nr_err("%s %s: not a regular, non-empty file", what, path);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)sb.st_size);
+	if (buf == NULL) {
+		nr_errno("%s %s", what, path);
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* shrank under us */
+			nr_errno("%s %s", what, path);
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
+		  const char *cmdline)
+{
+	uint64_t top = vm->ram_size - nr_boot_size(vm->ram_size);
+	uint64_t kend, rd = 0, rd_max;
+	struct nr_e820 map[4];
+	struct nr_boot_addrs a;
+	struct nr_bzimage bz;
+	uint8_t *img, *rdbuf = NULL;
+	size_t len, rdlen = 0, clen = strlen(cmdline);
+	const char *why;
+	int ret = -1;
+
+	img = read_file("kernel", kernel, &len);
+	if (img == NULL)
+		return -1;
+	why = nr_bzimage_parse(img, len, &bz);
+	if (why != NULL) {
+		nr_err("kernel %s: %s", kernel, why);
+		goto out;
+	}
+	if (clen > bz.cmdline_size || CMDLINE + clen + 1 > CMDLINE_END) {
+		nr_err("the command line is %zu bytes; this kernel takes %u",
+		       clen, bz.cmdline_size);
+		goto out;
+	}
+	/* Where the kernel asks to be; it relocates itself from there. */
+	kend = bz.pref_address + bz.init_size;
+	if (kend > top) {
+		nr_err("kernel %s needs RAM up to %" PRIu64 " MiB (init_size "
+		       "%u from %#" PRIx64 "); --mem gives %zu MiB", kernel,
+		       (kend + nr_boot_size(vm->ram_size) + (1 << 20) - 1) >> 20,
+		       bz.init_size, bz.pref_address, vm->ram_size >> 20);
+		goto out;
+	}
+	memcpy(vm->ram + bz.pref_address, img + bz.setup_len, bz.kernel_len);
+
+	if (initrd != NULL) {
+		rdbuf = read_file("initrd", initrd, &rdlen);
+		if (rdbuf == NULL)
+			goto out;
+		rd_max = (uint64_t)bz.initrd_addr_max + 1;
+		if (rd_max > top)
+			rd_max = top;
+		if (rdlen > rd_max - kend ||
+		    ((rd_max - rdlen) & ~0xFFFULL) < kend) {
+			nr_err("initrd %s (%zu MiB) does not fit between the "
+			       "kernel and %#" PRIx64 ": give more --mem",
+			       initrd, rdlen >> 20, rd_max);
+			goto out;
+		}
+		rd = (rd_max - rdlen) & ~0xFFFULL;
+		memcpy(vm->ram + rd, rdbuf, rdlen);
+	}
+
+	memcpy(vm->ram + CMDLINE, cmdline, clen + 1);
+	map[0] = (struct nr_e820){ 0, LOW_RAM_END, NR_E820_RAM };
+	map[1] = (struct nr_e820){ LOW_RAM_END, HIGH_RAM - LOW_RAM_END,
+				   NR_E820_RESERVED };
+	map[2] = (struct nr_e820){ HIGH_RAM, top - HIGH_RAM, NR_E820_RAM };
+	map[3] = (struct nr_e820){ top, vm->ram_size - top,
+				   NR_E820_RESERVED };
+	a = (struct nr_boot_addrs){
+		.cmdline = CMDLINE,
+		.initrd = rd,
+		.initrd_len = rdlen,
+		.e820 = map,
+		.e820_n = 4,
+	};
+	nr_zero_page(vm->ram + ZERO_PAGE, img, &bz, &a);
+	vm->entry = bz.pref_address + 0x200;	/* startup_64 */
+	vm->zero_page = ZERO_PAGE;
+	vm->linux_boot = true;
+	if (vm->verbose)
+		fprintf(stderr, "nvmm-run: Linux boot protocol %x.%02x, kernel "
+			"%zu bytes at %#" PRIx64 " (init_size %u), initrd %zu "
+			"bytes at %#" PRIx64 "\n", bz.version >> 8,
+			bz.version & 0xFF, bz.kernel_len, bz.pref_address,
+			bz.init_size, rdlen, rd);
+	ret = 0;
+out:
+	free(rdbuf);
+	free(img);
+	return ret;
+}
