@@ -130,7 +130,7 @@ $(B)/tests/emu/nmi_probe.ko: $(TEST_KMOD_SRCS)
 	$(MAKE) -C $(EMU_KDIR) M=$(CURDIR)/$(B)/emu/testkmod modules
 	cp $(B)/emu/testkmod/nmi_probe.ko $@
 
-EMU_SCRIPTS := run-suite run-smp2 module.sh refuse.sh
+EMU_SCRIPTS := run-suite run-smp2 module.sh refuse.sh linux_boot.sh
 $(B)/tests/emu/%.sh: tests/emu/%.sh
 	@mkdir -p $(@D)
 	cp $< $@
