@@ -36,6 +36,12 @@ $(B)/tests/unit/test_bzimage: tests/unit/test_bzimage.c \
 	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/bzimage.c $(KSFT_OBJ) \
 		$(TEST_LIBS)
 
+$(B)/tests/unit/test_mptable: tests/unit/test_mptable.c \
+		tools/nvmm-run/mptable.c tools/nvmm-run/mptable.h $(KSFT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/mptable.c $(KSFT_OBJ) \
+		$(TEST_LIBS)
+
 # Guest programs: flat binaries loaded at guest-physical 0x1000.
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.bin,$(GUEST_SRCS))

@@ -3,7 +3,8 @@
 # Inside an emulated host: nvmm-run loads a Linux bzImage (the build
 # machine's own kernel, added to this boot as /add/vmlinuz-*) for its 64-bit
 # boot protocol, and Linux reads what nvmm-run gave it: its early console
-# on nvmm-run's UART shows the banner, the command line and the e820 map.
+# on nvmm-run's UART shows the banner, the command line, the e820 map and
+# the MP table it found.
 # nvmm-run has no PIT, APIC or firmware tables yet: the kernel gives up
 # calibrating its TSC against PIT channel 2, sets up its memory, and reads
 # its local APIC's ID, where nvmm-run stops with a message and status 1.
@@ -16,7 +17,7 @@ if [ -z "$k" ]; then
 	echo "1..0 # SKIP no kernel image added (/boot/vmlinuz-* unreadable?)"
 	exit 4
 fi
-echo "1..6"
+echo "1..7"
 n=0
 check() {	# check NAME COMMAND...: one TAP line
 	n=$((n + 1))
@@ -31,13 +32,15 @@ timeout 120 "$run" --mem 128 --kernel "$k" \
 	</dev/null >/tmp/lb.out 2>/tmp/lb.err
 rc=$?
 tr -d '\r' </tmp/lb.out >/tmp/lb.txt
-grep -a -E 'Linux version|Command line|e820|bootconsole' /tmp/lb.txt |
-	sed 's/^/# /' | head -n 12
+grep -a -E 'Linux version|Command line|e820|MP-table|MPTABLE' /tmp/lb.txt |
+	sed 's/^/# /' | head -n 16
 echo "# nvmm-run: status $rc; its last console lines and messages:"
 tail -n 3 /tmp/lb.txt | sed 's/^/# /'
 tail -n 3 /tmp/lb.err | sed 's/^/# /'
 check banner grep -q -a "Linux version" /tmp/lb.txt
 check command_line grep -q -a "Command line: .* lb=nvmm" /tmp/lb.txt
+check mp_table_found sh -c \
+	"grep -q -a 'found SMP MP-table at \[mem 0x000f0000-0x000f000f\]' /tmp/lb.txt"
 check e820_as_given sh -c \
 	"grep -q -a 'BIOS-e820: \[mem 0x0000000000000000-0x000000000009fbff\] usable' /tmp/lb.txt &&
 	 grep -q -a 'BIOS-e820: \[mem 0x0000000000100000-0x0000000007ff7fff\] usable' /tmp/lb.txt &&

@@ -8,7 +8,8 @@
  *
  * Guest-physical layout (below 1 MiB as a PC has it):
  *   0x07000  zero page          0x20000  command line
- *   0x9FC00-0xFFFFF reserved    pref_address (16 MiB)  the kernel
+ *   0x9FC00-0xFFFFF reserved, the MP table (mptable.c) at 0xF0000
+ *   pref_address (16 MiB)  the kernel
  *   ... initramfs ... boot area (page tables, GDT): reserved
  */
 #include <errno.h>
@@ -21,12 +22,14 @@
 #include <unistd.h>
 
 #include "bzimage.h"
+#include "mptable.h"
 #include "nvmm-run.h"
 
 #define ZERO_PAGE	0x7000ULL
 #define CMDLINE		0x20000ULL
 #define CMDLINE_END	0x90000ULL
 #define LOW_RAM_END	0x9FC00ULL
+#define MPTABLE		0xF0000ULL	/* where a BIOS keeps it */
 #define HIGH_RAM	0x100000ULL
 
 /* The whole of path, or NULL with the reason reported. */
@@ -129,6 +132,12 @@ int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
 	}
 
 	memcpy(vm->ram + CMDLINE, cmdline, clen + 1);
+	if (nr_mptable(vm->ram + MPTABLE, HIGH_RAM - MPTABLE, MPTABLE,
+		       vm->nvcpus) == 0) {
+		nr_err("%u VCPUs: the MP table takes %d at most", vm->nvcpus,
+		       NR_MP_MAX_CPUS);
+		goto out;
+	}
 	map[0] = (struct nr_e820){ 0, LOW_RAM_END, NR_E820_RAM };
 	map[1] = (struct nr_e820){ LOW_RAM_END, HIGH_RAM - LOW_RAM_END,
 				   NR_E820_RESERVED };
