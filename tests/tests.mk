@@ -103,9 +103,13 @@ $(B)/tests/emu/mm_bounds: tests/emu/mm_bounds.c $(EMU_OBJS) \
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
 		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
 
-$(B)/tests/emu/fuzz_vm: tests/emu/fuzz_vm.c $(B)/lib/$(LIB_SONAME).0
+FUZZ_VM_SRCS := $(addprefix tests/emu/,fuzz_vm.c fuzz_guest.c fuzz_states.c \
+	fuzz_code.c fuzz_races.c)
+$(B)/tests/emu/fuzz_vm: $(FUZZ_VM_SRCS) tests/emu/fuzz_vm.h \
+		$(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(TEST_LDFLAGS) -lvmm -lpthread
+	$(CC) $(USER_CFLAGS) -o $@ $(FUZZ_VM_SRCS) $(TEST_LDFLAGS) -lvmm \
+		-lpthread
 
 $(B)/tests/emu/compat_mem: tests/emu/compat_mem.c $(EMU_OBJS) \
 		$(B)/lib/$(LIB_SONAME).0
