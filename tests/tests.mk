@@ -42,6 +42,12 @@ $(B)/tests/unit/test_mptable: tests/unit/test_mptable.c \
 	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/mptable.c $(KSFT_OBJ) \
 		$(TEST_LIBS)
 
+$(B)/tests/unit/test_lapic: tests/unit/test_lapic.c \
+		tools/nvmm-run/lapic.c tools/nvmm-run/lapic.h $(KSFT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/lapic.c $(KSFT_OBJ) \
+		$(TEST_LIBS)
+
 # Guest programs: flat binaries loaded at guest-physical 0x1000.
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.bin,$(GUEST_SRCS))
