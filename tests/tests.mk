@@ -48,6 +48,12 @@ $(B)/tests/unit/test_lapic: tests/unit/test_lapic.c \
 	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/lapic.c $(KSFT_OBJ) \
 		$(TEST_LIBS)
 
+$(B)/tests/unit/test_ioapic: tests/unit/test_ioapic.c \
+		tools/nvmm-run/ioapic.c tools/nvmm-run/ioapic.h $(KSFT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/ioapic.c $(KSFT_OBJ) \
+		$(TEST_LIBS)
+
 # Guest programs: flat binaries loaded at guest-physical 0x1000.
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.bin,$(GUEST_SRCS))

@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "bzimage.h"
 #include "mptable.h"
@@ -76,18 +78,54 @@ static uint8_t *read_file(const char *what, const char *path, size_t *len)
 	return buf;
 }
 
-int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
-		  const char *cmdline)
+/*
+ * The TSC's frequency, measured against CLOCK_MONOTONIC_RAW over 50 ms:
+ * the guest's TSC runs at the host's. Given to the kernel as tsc_early_khz
+ * until nvmm-run presents it in CPUID, so that Linux neither calibrates
+ * against a PIT nor gives up its TSC.
+ */
+static unsigned long tsc_khz(void)
 {
+	struct timespec a, b, nap = { 0, 50000000 };
+	uint64_t t0, t1, ns;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+	t0 = __rdtsc();
+	nanosleep(&nap, NULL);
+	clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+	t1 = __rdtsc();
+	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ULL +
+	     (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+	return ns ? (unsigned long)((t1 - t0) * 1000000ULL / ns) : 0;
+}
+
+int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
+		  const char *given)
+{
+	char cmdline[CMDLINE_END - CMDLINE];
+	unsigned long khz = tsc_khz();
+
 	uint64_t top = vm->ram_size - nr_boot_size(vm->ram_size);
 	uint64_t kend, rd = 0, rd_max;
 	struct nr_e820 map[4];
 	struct nr_boot_addrs a;
 	struct nr_bzimage bz;
 	uint8_t *img, *rdbuf = NULL;
-	size_t len, rdlen = 0, clen = strlen(cmdline);
+	size_t len, rdlen = 0, clen;
 	const char *why;
 	int ret = -1;
+
+	if (khz == 0) {
+		nr_err("the TSC does not advance: no clock for a Linux guest");
+		return -1;
+	}
+	vm->tsc_khz = khz;
+	if (!strstr(given, "tsc_early_khz="))
+		snprintf(cmdline, sizeof(cmdline), "%s%stsc_early_khz=%lu",
+			 given, *given ? " " : "", khz);
+	else
+		snprintf(cmdline, sizeof(cmdline), "%s", given);
+	clen = strlen(cmdline);
 
 	img = read_file("kernel", kernel, &len);
 	if (img == NULL)

@@ -5,9 +5,10 @@
  *   nvmm-run [--mem MIB] [--vcpus N] [--verbose] GUEST.elf [ARGS...]
  *   nvmm-run [--mem MIB] --kernel BZIMAGE [--initrd FILE] [--append LINE]
  *
- * A Linux kernel is loaded as its 64-bit boot protocol says (linux.c);
- * only 1 VCPU and the UART so far: no interrupt controller, timer or
- * firmware tables yet, so it stops early in its boot.
+ * A Linux kernel is loaded as its 64-bit boot protocol says (linux.c),
+ * with an MP table (mptable.c), a local APIC with a TSC-deadline timer and
+ * an I/O APIC (intr.c), and the UART's interrupt: it boots to its /init
+ * on 1 VCPU. Not yet: other VCPUs, a disk, power-off and reboot devices.
  *
  * The guest gets MIB of RAM at guest-physical 0 (default 64), N VCPUs
  * (default 1) all entered at the ELF entry point in long mode (paging.c
@@ -232,8 +233,8 @@ int main(int argc, char **argv)
 		return NR_EXIT_USAGE;
 	}
 	if (kernel != NULL && vm.nvcpus != 1) {
-		nr_err("--kernel: 1 VCPU only so far (no interrupt controller "
-		       "to start the others)");
+		nr_err("--kernel: 1 VCPU only so far (no INIT and start-up "
+		       "IPIs to start the others)");
 		return NR_EXIT_USAGE;
 	}
 	if ((kernel == NULL) == (optind >= argc)) {

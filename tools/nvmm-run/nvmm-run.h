@@ -37,6 +37,7 @@ struct nr_vm {
 	uint64_t load_end;	/* ELF: first byte above every segment */
 	bool linux_boot;	/* Linux: 64-bit boot protocol registers */
 	uint64_t zero_page;	/* Linux: struct boot_params */
+	unsigned long tsc_khz;	/* Linux: the TSC's frequency */
 
 	/* Filled by nr_boot_setup(): the boot area at the top of RAM. */
 	uint64_t boot_base;	/* page tables, GDT, command line */
@@ -62,9 +63,22 @@ int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu);
 void nr_serial_init(void);
 void nr_serial_io(uint16_t reg, bool in, uint8_t *data);
 void nr_serial_flush(void);
+/* Linux guests: the UART's IRQ (4) goes to irq on each rising edge. */
+void nr_serial_set_irq(void (*irq)(void));
 
 /* run.c: the VCPU threads, their exits, the end of the machine. */
 int nr_run(struct nr_vm *vm);
+bool nr_vm_ending(void);
+
+/* intr.c: Linux guests' local APICs, interrupt delivery and idle. */
+int nr_intr_init(struct nr_vm *vm);
+int nr_intr_tsc_deadline(struct nr_vm *vm, struct nvmm_vcpu *vcpu,
+			 uint64_t deadline);
+int nr_intr_vcpu_start(struct nr_vm *vm, struct nvmm_vcpu *vcpu, int sig);
+bool nr_intr_mmio(struct nvmm_mem *mem);
+int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu);
+bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu);
+uint64_t nr_intr_apic_base(unsigned int cpu);
 
 /* main.c */
 void nr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -27,6 +27,8 @@
 #include "nvmm-run.h"
 
 #define SIG_KICK	SIGUSR1
+#define MSR_APIC_BASE	0x1B
+#define MSR_TSC_DEADLINE	0x6E0
 #define SIG_DONE	SIGUSR2
 
 static struct nr_vm *vm;
@@ -100,14 +102,24 @@ static void io_callback(struct nvmm_io *io)
 			io->port);
 }
 
+/* The VCPU's last MMIO access hit no device (its thread's own flag). */
+static _Thread_local bool mmio_fault;
+
+bool nr_vm_ending(void)
+{
+	return atomic_load(&ending);
+}
+
 static void mem_callback(struct nvmm_mem *mem)
 {
+	if (vm->linux_boot && nr_intr_mmio(mem))
+		return;
+	mmio_fault = true;
 	nr_err("VCPU %u: %s of %zu byte(s) at guest-physical %#" PRIx64
 	       ": no RAM and no device there", mem->vcpu->cpuid,
 	       mem->write ? "write" : "read", mem->size, mem->gpa);
 	if (!mem->write)
 		memset(mem->data, 0xFF, mem->size);
-	vm_end(NR_EXIT_ERROR);
 }
 
 static int exit_memory(struct nvmm_vcpu *vcpu)
@@ -123,7 +135,9 @@ static int exit_memory(struct nvmm_vcpu *vcpu)
 		return -1;
 	}
 	/* The callback reported it; a device-less MMIO access is fatal. */
-	vm_end(NR_EXIT_ERROR);
+	if (mmio_fault)
+		vm_end(NR_EXIT_ERROR);
+	mmio_fault = false;
 	return 0;
 }
 
@@ -139,10 +153,17 @@ static int exit_msr(struct nvmm_vcpu *vcpu, bool write)
 		return -1;
 	}
 	if (write) {
+		if (vm->linux_boot && msr == MSR_TSC_DEADLINE &&
+		    nr_intr_tsc_deadline(vm, vcpu, exit->u.wrmsr.val) == -1)
+			return -1;
 		st->gprs[NVMM_X64_GPR_RIP] = exit->u.wrmsr.npc;
 	} else {
-		st->gprs[NVMM_X64_GPR_RAX] = 0;
-		st->gprs[NVMM_X64_GPR_RDX] = 0;
+		uint64_t val = 0;
+
+		if (vm->linux_boot && msr == MSR_APIC_BASE)
+			val = nr_intr_apic_base(vcpu->cpuid);
+		st->gprs[NVMM_X64_GPR_RAX] = (uint32_t)val;
+		st->gprs[NVMM_X64_GPR_RDX] = val >> 32;
 		st->gprs[NVMM_X64_GPR_RIP] = exit->u.rdmsr.npc;
 	}
 	if (nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_GPRS) == -1) {
@@ -201,7 +222,13 @@ static bool vcpu_exit(struct nvmm_vcpu *vcpu)
 		if (exit_msr(vcpu, exit->reason == NVMM_VCPU_EXIT_WRMSR) == -1)
 			vm_end(NR_EXIT_ERROR);
 		return true;
+	case NVMM_VCPU_EXIT_INT_READY:
+		if (!vm->linux_boot)
+			goto unexpected;
+		return true;	/* nr_intr_before_run() delivers */
 	case NVMM_VCPU_EXIT_HALTED:
+		if (vm->linux_boot)
+			return nr_intr_halt(vm, vcpu);
 		if (vm->verbose)
 			fprintf(stderr, "nvmm-run: VCPU %u halted\n",
 				vcpu->cpuid);
@@ -214,6 +241,7 @@ static bool vcpu_exit(struct nvmm_vcpu *vcpu)
 		vm_end(NR_EXIT_SHUTDOWN);
 		return false;
 	default:
+unexpected:
 		nr_serial_flush();
 		nr_err("VCPU %u: unexpected exit %#" PRIx64 " (%s)%s",
 		       vcpu->cpuid, exit->reason, exit_name(exit->reason),
@@ -231,7 +259,14 @@ static void *vcpu_thread(void *arg)
 {
 	struct nvmm_vcpu *vcpu = arg;
 
+	if (vm->linux_boot && nr_intr_vcpu_start(vm, vcpu, SIG_KICK) == -1)
+		vm_end(NR_EXIT_ERROR);
 	while (!atomic_load(&ending)) {
+		if (vm->linux_boot && nr_intr_before_run(vm, vcpu) == -1) {
+			nr_errno("VCPU %u: interrupt delivery", vcpu->cpuid);
+			vm_end(NR_EXIT_ERROR);
+			break;
+		}
 		if (nvmm_vcpu_run(&vm->mach, vcpu) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -295,6 +330,8 @@ int nr_run(struct nr_vm *the_vm)
 			break;
 		}
 	}
+	if (vm->linux_boot && nr_intr_init(vm) == -1)
+		return NR_EXIT_ERROR;
 	atomic_store(&running, vm->nvcpus);
 	for (i = 0; i < vm->nvcpus && !atomic_load(&ending); i++) {
 		err = pthread_create(&threads[i], NULL, vcpu_thread,

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * nvmm-run: a 16550A UART, enough for a polled driver. No interrupts.
+ * nvmm-run: a 16550A UART.
  *   THR  bytes go to stdout as they are (line-buffered)
  *   RBR  a byte of stdin once one is there (LSR.DR says so); EOF: none
  *   LSR  THRE and TEMT always (the transmitter is never busy), DR
- *   IIR  "no interrupt pending", FIFO bits as FCR set them
+ *   IIR  received data (IER bit 0) before THR empty (IER bit 1), as the
+ *        16550 ranks them; THR empty is cleared by reading IIR while it
+ *        is the reason, and set again by each write to THR and by
+ *        enabling it; FIFO bits as FCR set them
+ *   IRQ  a rising edge of (interrupt pending and MCR.OUT2), as a PC wires
+ *        COM1's IRQ 4, goes to the hook nr_serial_set_irq() gave
  *   MSR  CTS, DSR, DCD (or the MCR outputs in loopback mode)
  *   IER, LCR, MCR, SCR, DLL, DLM  read back what was written
  * The VCPU threads share it: one lock.
@@ -32,7 +37,12 @@
 #define LSR_TEMT	0x40
 #define MCR_LOOP	0x10
 #define FCR_ENABLE	0x01
+#define MCR_OUT2	0x08
+#define IER_RDA		0x01
+#define IER_THRE	0x02
 #define IIR_NONE	0x01
+#define IIR_THRE	0x02
+#define IIR_RDA		0x04
 #define IIR_FIFO	0xC0
 #define MSR_CTS		0x10
 #define MSR_DSR		0x20
@@ -43,6 +53,8 @@ static struct {
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	int rx;			/* the received byte, -1 if none */
 	bool rx_eof;
+	bool thre;		/* the THR-empty interrupt is pending */
+	void (*irq)(void);	/* a rising edge of the IRQ line */
 } uart = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.rx = -1,
@@ -52,6 +64,26 @@ void nr_serial_init(void)
 {
 	uart.dll = 1;		/* 115200 baud */
 	uart.lcr = 0x03;	/* 8N1 */
+}
+
+void nr_serial_set_irq(void (*irq)(void))
+{
+	uart.irq = irq;
+}
+
+/* The interrupt the IIR reports, or IIR_NONE. */
+static uint8_t iir_reason(void)
+{
+	if ((uart.ier & IER_RDA) && uart.rx != -1)
+		return IIR_RDA;
+	if ((uart.ier & IER_THRE) && uart.thre)
+		return IIR_THRE;
+	return IIR_NONE;
+}
+
+static bool irq_line(void)
+{
+	return iir_reason() != IIR_NONE && (uart.mcr & MCR_OUT2);
 }
 
 /* A byte from stdin if one is waiting; never blocks. */
@@ -87,7 +119,11 @@ static uint8_t reg_read(uint16_t reg)
 	case REG_IER:
 		return (uart.lcr & LCR_DLAB) ? uart.dlm : uart.ier;
 	case REG_IIR_FCR:
-		return IIR_NONE | ((uart.fcr & FCR_ENABLE) ? IIR_FIFO : 0);
+		rx_poll();
+		v = iir_reason();
+		if (v == IIR_THRE)
+			uart.thre = false;
+		return v | ((uart.fcr & FCR_ENABLE) ? IIR_FIFO : 0);
 	case REG_LCR:
 		return uart.lcr;
 	case REG_MCR:
@@ -111,18 +147,24 @@ static void reg_write(uint16_t reg, uint8_t v)
 {
 	switch (reg) {
 	case REG_DATA:
-		if (uart.lcr & LCR_DLAB)
+		if (uart.lcr & LCR_DLAB) {
 			uart.dll = v;
-		else if (!(uart.mcr & MCR_LOOP))
+			break;
+		}
+		if (!(uart.mcr & MCR_LOOP))
 			putchar(v);
 		else
 			uart.rx = v;	/* loopback: back to the receiver */
+		uart.thre = true;	/* sent at once */
 		break;
 	case REG_IER:
-		if (uart.lcr & LCR_DLAB)
+		if (uart.lcr & LCR_DLAB) {
 			uart.dlm = v;
-		else
-			uart.ier = v & 0x0F;
+			break;
+		}
+		if ((v & IER_THRE) && !(uart.ier & IER_THRE))
+			uart.thre = true;
+		uart.ier = v & 0x0F;
 		break;
 	case REG_IIR_FCR:
 		uart.fcr = v & 0xC9;
@@ -144,12 +186,18 @@ static void reg_write(uint16_t reg, uint8_t v)
 
 void nr_serial_io(uint16_t reg, bool in, uint8_t *data)
 {
+	bool before, edge;
+
 	pthread_mutex_lock(&uart.lock);
+	before = irq_line();
 	if (in)
 		*data = reg_read(reg & 7);
 	else
 		reg_write(reg & 7, *data);
+	edge = !before && irq_line() && uart.irq != NULL;
 	pthread_mutex_unlock(&uart.lock);
+	if (edge)
+		uart.irq();
 }
 
 void nr_serial_flush(void)

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Interrupts for Linux guests (--kernel): each VCPU's local APIC
+ * (lapic.c) and the I/O APIC (ioapic.c) behind the MMIO assist, the
+ * local APIC's timer, delivery with
+ * nvmm_vcpu_inject() or, when the guest cannot take one yet, the
+ * interrupt-window exit, and HLT as sleep until the next interrupt.
+ *
+ * Each VCPU thread owns its APIC; its timer wakes it with SIG_KICK (a
+ * POSIX timer aimed at the thread), which ends a running nvmm_vcpu_run()
+ * or the sleep of a halted VCPU. IPIs between VCPUs: not yet (1 VCPU).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "ioapic.h"
+#include "lapic.h"
+#include "nvmm-run.h"
+
+#define RFLAGS_IF	0x200ULL
+
+static struct nr_lapic lapic[NR_MAX_VCPUS];
+static timer_t kick[NR_MAX_VCPUS];
+static unsigned int nvcpus;
+static struct nr_ioapic ioapic;		/* one, shared by the VCPUs */
+static pthread_mutex_t ioapic_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct timespec ts_of(uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000ULL),
+		.tv_nsec = (long)(ns % 1000000000ULL),
+	};
+
+	return ts;
+}
+
+/*
+ * An edge on ISA IRQ irq: through the I/O APIC pin the MP table gives it
+ * (IRQ 0 on pin 2) to its destination's local APIC. Called from that
+ * VCPU's own thread (1 VCPU so far: IPIs and cross-VCPU kicks to come).
+ */
+static void isa_irq(unsigned int irq)
+{
+	uint8_t vector, dest;
+	bool on, logical;
+	unsigned int i;
+
+	pthread_mutex_lock(&ioapic_lock);
+	on = nr_ioapic_route(&ioapic, irq == 0 ? 2 : irq, &vector, &dest,
+			     &logical);
+	pthread_mutex_unlock(&ioapic_lock);
+	if (!on)
+		return;
+	for (i = 0; i < nvcpus; i++) {
+		/* Flat logical mode: a bit per APIC in LDR's top byte. */
+		if (logical ? ((lapic[i].ldr >> 24) & dest) != 0 : dest == i) {
+			nr_lapic_raise(&lapic[i], vector, false);
+			if (logical)
+				break;	/* lowest priority: the first */
+		}
+	}
+}
+
+static void com1_irq(void)
+{
+	isa_irq(4);
+}
+
+/*
+ * CPUID for Linux: the local APIC timer's TSC-deadline mode (leaf 1 ECX
+ * bit 24) and an always-running APIC timer (leaf 6 EAX bit 2, ARAT).
+ * With those, and the TSC's frequency (tsc_early_khz, linux.c), Linux
+ * needs no PIT: it neither calibrates nor checks its timers against one.
+ */
+static int cpuid_timers(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
+{
+	struct nvmm_vcpu_conf_cpuid c;
+
+	memset(&c, 0, sizeof(c));
+	c.mask = 1;
+	c.leaf = 0x00000001;
+	c.u.mask.set.ecx = 1U << 24;
+	if (nvmm_vcpu_configure(&vm->mach, vcpu, NVMM_VCPU_CONF_CPUID,
+				&c) == -1)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.mask = 1;
+	c.leaf = 0x00000006;
+	c.u.mask.set.eax = 1U << 2;
+	return nvmm_vcpu_configure(&vm->mach, vcpu, NVMM_VCPU_CONF_CPUID, &c);
+}
+
+int nr_intr_init(struct nr_vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		if (cpuid_timers(vm, &vm->vcpu[i]) == -1) {
+			nr_errno("VCPU %u: CPUID configuration", i);
+			return -1;
+		}
+	}
+	nvcpus = vm->nvcpus;
+	/* Its ID follows the CPUs', as the MP table says (mptable.c). */
+	nr_ioapic_reset(&ioapic, (uint8_t)vm->nvcpus);
+	nr_serial_set_irq(com1_irq);
+	return 0;
+}
+
+int nr_intr_tsc_deadline(struct nr_vm *vm, struct nvmm_vcpu *vcpu,
+			 uint64_t deadline)
+{
+	struct nvmm_x64_state *st = vcpu->state;
+	uint64_t now = now_ns(), tsc, when = 0;
+
+	if (deadline != 0) {
+		if (nvmm_vcpu_getstate(&vm->mach, vcpu,
+				       NVMM_X64_STATE_MSRS) == -1)
+			return -1;
+		tsc = st->msrs[NVMM_X64_MSR_TSC];
+		/* The guest's TSC now, and the time to its deadline. */
+		when = now + (deadline <= tsc ? 0 :
+			      (uint64_t)((deadline - tsc) * 1000000.0 /
+					 vm->tsc_khz));
+		if (when == 0)
+			when = 1;
+	}
+	nr_lapic_set_deadline(&lapic[vcpu->cpuid], when);
+	return 0;
+}
+
+/* The I/O APIC's page: 32-bit accesses at IOREGSEL and IOWIN. */
+static bool ioapic_mmio(struct nvmm_mem *mem)
+{
+	uint64_t off = mem->gpa - NR_IOAPIC_BASE;
+	uint32_t v = 0;
+
+	if (mem->gpa < NR_IOAPIC_BASE || off >= NR_IOAPIC_SIZE)
+		return false;
+	pthread_mutex_lock(&ioapic_lock);
+	if (mem->write && mem->size == 4) {
+		memcpy(&v, mem->data, 4);
+		nr_ioapic_write(&ioapic, (uint32_t)off, v);
+	} else if (!mem->write) {
+		v = mem->size == 4 ? nr_ioapic_read(&ioapic, (uint32_t)off) :
+			0;
+		memset(mem->data, 0, mem->size);
+		memcpy(mem->data, &v, mem->size < 4 ? mem->size : 4);
+	}
+	pthread_mutex_unlock(&ioapic_lock);
+	return true;
+}
+
+int nr_intr_vcpu_start(struct nr_vm *vm, struct nvmm_vcpu *vcpu, int sig)
+{
+	struct sigevent sev;
+
+	(void)vm;
+	nr_lapic_reset(&lapic[vcpu->cpuid], (uint8_t)vcpu->cpuid);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = sig;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &kick[vcpu->cpuid]) == -1) {
+		nr_errno("VCPU %u: timer_create", vcpu->cpuid);
+		return -1;
+	}
+	return 0;
+}
+
+bool nr_intr_mmio(struct nvmm_mem *mem)
+{
+	struct nr_lapic *a = &lapic[mem->vcpu->cpuid];
+	uint64_t off = mem->gpa - NR_LAPIC_BASE;
+	uint32_t v;
+
+	if (mem->gpa < NR_LAPIC_BASE || off >= NR_LAPIC_SIZE)
+		return ioapic_mmio(mem);
+	/* 32-bit registers: other sizes read part of one, write nothing. */
+	if (mem->write) {
+		if (mem->size == 4 && !(off & 3)) {
+			memcpy(&v, mem->data, 4);
+			nr_lapic_write(a, (uint32_t)off, v, now_ns());
+		}
+		return true;
+	}
+	v = nr_lapic_read(a, (uint32_t)(off & ~3ULL), now_ns());
+	memset(mem->data, 0, mem->size);
+	memcpy(mem->data, (uint8_t *)&v + (off & 3),
+	       mem->size < 4 - (off & 3) ? mem->size : 4 - (off & 3));
+	return true;
+}
+
+/* The kick timer at the APIC timer's next expiry (0: disarmed). */
+static void arm(unsigned int cpu, uint64_t when)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	if (when)
+		its.it_value = ts_of(when);
+	timer_settime(kick[cpu], TIMER_ABSTIME, &its, NULL);
+}
+
+int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
+{
+	const struct nvmm_vcpu_exit *x = vcpu->exit;
+	struct nr_lapic *a = &lapic[vcpu->cpuid];
+	struct nvmm_x64_state *st = vcpu->state;
+	int v;
+
+	arm(vcpu->cpuid, nr_lapic_timer(a, now_ns()));
+	v = nr_lapic_pending(a);
+	if (v < 0)
+		return 0;
+	if ((x->exitstate.rflags & RFLAGS_IF) && !x->exitstate.int_shadow &&
+	    !x->exitstate.evt_pending) {
+		vcpu->event->type = NVMM_VCPU_EVENT_INTR;
+		vcpu->event->vector = (uint8_t)v;
+		if (nvmm_vcpu_inject(&vm->mach, vcpu) == 0) {
+			nr_lapic_accept(a, (uint8_t)v);
+			return 0;
+		}
+		if (errno != EAGAIN && errno != EBUSY) {
+			nr_errno("VCPU %u: nvmm_vcpu_inject(%#x)",
+				 vcpu->cpuid, v);
+			return -1;
+		}
+	}
+	/* Not now: exit when the guest can take it (INT_READY). */
+	if (x->exitstate.int_window_exiting)
+		return 0;
+	if (nvmm_vcpu_getstate(&vm->mach, vcpu, NVMM_X64_STATE_INTR) == -1)
+		return -1;
+	st->intr.int_window_exiting = 1;
+	return nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_INTR);
+}
+
+bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
+{
+	struct nr_lapic *a = &lapic[vcpu->cpuid];
+	uint64_t next;
+	struct timespec ts;
+
+	if (!(vcpu->exit->exitstate.rflags & RFLAGS_IF))
+		return false;		/* halted for good */
+	while (!nr_vm_ending()) {
+		next = nr_lapic_timer(a, now_ns());
+		if (nr_lapic_pending(a) >= 0)
+			return true;
+		if (next == 0) {
+			nr_err("VCPU %u: halted with nothing to wake it",
+			       vcpu->cpuid);
+			return false;
+		}
+		ts = ts_of(next);
+		/* SIG_KICK (the end of the machine) cuts it short. */
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	(void)vm;
+	return true;
+}
+
+uint64_t nr_intr_apic_base(unsigned int cpu)
+{
+	return NR_LAPIC_BASE | 0x800 | (cpu == 0 ? 0x100 : 0);
+}
