@@ -63,9 +63,19 @@ static void vm_end(int status)
 	}
 }
 
+/* The VCPU this thread runs, for the kick. */
+static _Thread_local struct nvmm_vcpu *kick_vcpu;
+
+/*
+ * A kick (vm_end(), a Linux guest's APIC timer): the signal ends a run in
+ * progress; the stop request also covers a kick that lands just before
+ * the thread enters nvmm_vcpu_run(). Both are async-signal-safe.
+ */
 static void on_kick(int sig)
 {
 	(void)sig;
+	if (kick_vcpu != NULL)
+		nvmm_vcpu_stop(kick_vcpu);
 }
 
 static void io_callback(struct nvmm_io *io)
@@ -259,6 +269,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct nvmm_vcpu *vcpu = arg;
 
+	kick_vcpu = vcpu;
 	if (vm->linux_boot && nr_intr_vcpu_start(vm, vcpu, SIG_KICK) == -1)
 		vm_end(NR_EXIT_ERROR);
 	while (!atomic_load(&ending)) {
