@@ -2,9 +2,9 @@
 /*
  * Interrupts for Linux guests (--kernel): each VCPU's local APIC
  * (lapic.c) and the I/O APIC (ioapic.c) behind the MMIO assist, the
- * local APIC's timer, delivery with
- * nvmm_vcpu_inject() or, when the guest cannot take one yet, the
- * interrupt-window exit, and HLT as sleep until the next interrupt.
+ * local APIC's timer, delivery with nvmm_vcpu_inject() or, when the
+ * guest cannot take one yet, the interrupt-window exit, and HLT as sleep
+ * until the next interrupt.
  *
  * Each VCPU thread owns its APIC; its timer wakes it with SIG_KICK (a
  * POSIX timer aimed at the thread), which ends a running nvmm_vcpu_run()
@@ -182,6 +182,11 @@ int nr_intr_vcpu_start(struct nr_vm *vm, struct nvmm_vcpu *vcpu, int sig)
 		return -1;
 	}
 	return 0;
+}
+
+void nr_intr_vcpu_end(struct nvmm_vcpu *vcpu)
+{
+	timer_delete(kick[vcpu->cpuid]);
 }
 
 bool nr_intr_mmio(struct nvmm_mem *mem)

@@ -75,6 +75,7 @@ int nr_intr_init(struct nr_vm *vm);
 int nr_intr_tsc_deadline(struct nr_vm *vm, struct nvmm_vcpu *vcpu,
 			 uint64_t deadline);
 int nr_intr_vcpu_start(struct nr_vm *vm, struct nvmm_vcpu *vcpu, int sig);
+void nr_intr_vcpu_end(struct nvmm_vcpu *vcpu);
 bool nr_intr_mmio(struct nvmm_mem *mem);
 int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu);
 bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu);

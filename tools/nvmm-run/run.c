@@ -268,10 +268,14 @@ unexpected:
 static void *vcpu_thread(void *arg)
 {
 	struct nvmm_vcpu *vcpu = arg;
+	bool timers = false;
 
 	kick_vcpu = vcpu;
-	if (vm->linux_boot && nr_intr_vcpu_start(vm, vcpu, SIG_KICK) == -1)
-		vm_end(NR_EXIT_ERROR);
+	if (vm->linux_boot) {
+		timers = nr_intr_vcpu_start(vm, vcpu, SIG_KICK) == 0;
+		if (!timers)
+			vm_end(NR_EXIT_ERROR);
+	}
 	while (!atomic_load(&ending)) {
 		if (vm->linux_boot && nr_intr_before_run(vm, vcpu) == -1) {
 			nr_errno("VCPU %u: interrupt delivery", vcpu->cpuid);
@@ -288,6 +292,8 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_exit(vcpu))
 			break;
 	}
+	if (timers)
+		nr_intr_vcpu_end(vcpu);
 	if (atomic_fetch_sub(&running, 1) == 1)
 		pthread_kill(main_thread, SIG_DONE);
 	return NULL;
