@@ -29,29 +29,14 @@ $(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(KSFT_OBJ) $(MOCK_OBJ) \
 		$(LIB_OBJS_NODEV) $(TEST_LIBS) -lpthread
 
-# nvmm-run's boot protocol code is a pure function of its buffers.
-$(B)/tests/unit/test_bzimage: tests/unit/test_bzimage.c \
-		tools/nvmm-run/bzimage.c tools/nvmm-run/bzimage.h $(KSFT_OBJ)
+# nvmm-run's devices and boot tables: pure functions of their buffers,
+# each test built with its one source file.
+NR_UNITS := bzimage mptable lapic ioapic
+$(NR_UNITS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/test_%: \
+		tests/unit/test_%.c tools/nvmm-run/%.c tools/nvmm-run/%.h \
+		$(KSFT_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/bzimage.c $(KSFT_OBJ) \
-		$(TEST_LIBS)
-
-$(B)/tests/unit/test_mptable: tests/unit/test_mptable.c \
-		tools/nvmm-run/mptable.c tools/nvmm-run/mptable.h $(KSFT_OBJ)
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/mptable.c $(KSFT_OBJ) \
-		$(TEST_LIBS)
-
-$(B)/tests/unit/test_lapic: tests/unit/test_lapic.c \
-		tools/nvmm-run/lapic.c tools/nvmm-run/lapic.h $(KSFT_OBJ)
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/lapic.c $(KSFT_OBJ) \
-		$(TEST_LIBS)
-
-$(B)/tests/unit/test_ioapic: tests/unit/test_ioapic.c \
-		tools/nvmm-run/ioapic.c tools/nvmm-run/ioapic.h $(KSFT_OBJ)
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/ioapic.c $(KSFT_OBJ) \
+	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/$*.c $(KSFT_OBJ) \
 		$(TEST_LIBS)
 
 # Guest programs: flat binaries loaded at guest-physical 0x1000.
