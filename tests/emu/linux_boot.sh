@@ -7,8 +7,9 @@
 # nvmm-run's UART (interrupt-driven once the tty is open) shows our
 # command line, e820 map and MP table, the TSC-deadline timer it found in
 # CPUID, and the init's output; nvmm-run ends with status 0 when the
-# guest halts for good. Bad kernels and too little memory get one message
-# and status 1.
+# guest halts for good. A shell on the serial port runs what nvmm-run's
+# stdin types, and reboot -f ends nvmm-run with status 4. Bad kernels and
+# too little memory get one message and status 1.
 run=/nvmm/bin/nvmm-run
 k=
 for f in /add/vmlinuz-*; do [ -f "$f" ] && k=$f; done
@@ -17,7 +18,7 @@ if [ -z "$k" ]; then
 	echo "1..0 # SKIP no kernel image added (/boot/vmlinuz-* unreadable?)"
 	exit 4
 fi
-echo "1..9"
+echo "1..11"
 n=0
 check() {	# check NAME COMMAND...: one TAP line
 	n=$((n + 1))
@@ -42,6 +43,12 @@ echo "LB-CLOCK $($B cat /sys/devices/system/clockevents/clockevent0/current_devi
 $B poweroff -f
 EOI
 chmod +x $ir/init
+# rdinit=/shell: a shell on the console, fed from nvmm-run's stdin.
+cat >$ir/shell <<'EOI'
+#!/bin/busybox sh
+exec /bin/busybox sh
+EOI
+chmod +x $ir/shell
 (cd $ir && find . | cpio -o -H newc >/tmp/lb.cpio 2>/dev/null)
 
 # 128 MiB: the boot area (8 pages) at the top is reserved.
@@ -73,6 +80,25 @@ check init_ran sh -c "grep -q -a '^LB-INIT-UP' /tmp/lb.txt &&
 check halts_status_0 sh -c "[ $rc = 0 ] &&
 	grep -q -a 'reboot: System halted' /tmp/lb.txt &&
 	! grep -q -a 'Kernel panic' /tmp/lb.txt"
+
+# The serial port as a terminal: input through the UART's receive
+# interrupt, a command's output back, and reboot -f as a reset (status 4).
+# The newlines first: the 8250 driver reads a few bytes as it probes.
+{
+	printf '\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n'
+	# shellcheck disable=SC2016 # the guest's shell expands it
+	printf 'echo LB-SHELL $((6 * 7))\n'
+	printf '/bin/busybox reboot -f\n'
+} | timeout 300 "$run" --mem 128 --kernel "$k" --initrd /tmp/lb.cpio \
+	--append "console=ttyS0 rdinit=/shell quiet" >/tmp/sh.out 2>/tmp/sh.err
+rs=$?
+tr -d '\r' </tmp/sh.out | grep -a 'LB-SHELL' | sed 's/^/# guest: /'
+echo "# nvmm-run: status $rs"
+tail -n 2 /tmp/sh.err | sed 's/^/# /'
+check shell_on_the_serial_port sh -c "tr -d '\r' </tmp/sh.out |
+	grep -q -a '^LB-SHELL 42'"
+check reboot_is_status_4 sh -c "[ $rs = 4 ] &&
+	grep -q 'the guest resets the machine' /tmp/sh.err"
 
 head -c 4096 "$k" >/tmp/short
 "$run" --kernel /tmp/short </dev/null >/dev/null 2>/tmp/e1

@@ -6,12 +6,15 @@
  * guest cannot take one yet, the interrupt-window exit, and HLT as sleep
  * until the next interrupt.
  *
- * Each VCPU thread owns its APIC; its timer wakes it with SIG_KICK (a
- * POSIX timer aimed at the thread), which ends a running nvmm_vcpu_run()
- * or the sleep of a halted VCPU. IPIs between VCPUs: not yet (1 VCPU).
+ * Each VCPU thread runs its APIC, under a lock, as a device's thread may
+ * raise an interrupt in it and kick the VCPU; its timer wakes it with
+ * SIG_KICK (a POSIX timer aimed at the thread), which ends a running
+ * nvmm_vcpu_run() or the sleep of a halted VCPU. IPIs between VCPUs: not
+ * yet (1 VCPU).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +30,10 @@
 #define RFLAGS_IF	0x200ULL
 
 static struct nr_lapic lapic[NR_MAX_VCPUS];
+/* The VCPU's thread, and devices' threads raising interrupts (the UART). */
+static pthread_mutex_t lapic_lock[NR_MAX_VCPUS];
 static timer_t kick[NR_MAX_VCPUS];
+static int kick_sig;
 static unsigned int nvcpus;
 static struct nr_ioapic ioapic;		/* one, shared by the VCPUs */
 static pthread_mutex_t ioapic_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -52,8 +58,8 @@ static struct timespec ts_of(uint64_t ns)
 
 /*
  * An edge on ISA IRQ irq: through the I/O APIC pin the MP table gives it
- * (IRQ 0 on pin 2) to its destination's local APIC. Called from that
- * VCPU's own thread (1 VCPU so far: IPIs and cross-VCPU kicks to come).
+ * (IRQ 0 on pin 2) to its destination's local APIC, whose VCPU is kicked
+ * to take it. From any thread.
  */
 static void isa_irq(unsigned int irq)
 {
@@ -68,11 +74,18 @@ static void isa_irq(unsigned int irq)
 	if (!on)
 		return;
 	for (i = 0; i < nvcpus; i++) {
+		bool match;
+
+		pthread_mutex_lock(&lapic_lock[i]);
 		/* Flat logical mode: a bit per APIC in LDR's top byte. */
-		if (logical ? ((lapic[i].ldr >> 24) & dest) != 0 : dest == i) {
+		match = logical ? ((lapic[i].ldr >> 24) & dest) != 0 :
+			dest == i;
+		if (match)
 			nr_lapic_raise(&lapic[i], vector, false);
-			if (logical)
-				break;	/* lowest priority: the first */
+		pthread_mutex_unlock(&lapic_lock[i]);
+		if (match) {
+			nr_vcpu_kick(i);
+			break;	/* lowest priority: the first */
 		}
 	}
 }
@@ -117,10 +130,13 @@ int nr_intr_init(struct nr_vm *vm)
 		}
 	}
 	nvcpus = vm->nvcpus;
+	for (i = 0; i < vm->nvcpus; i++) {
+		pthread_mutex_init(&lapic_lock[i], NULL);
+		nr_lapic_reset(&lapic[i], (uint8_t)i);
+	}
 	/* Its ID follows the CPUs', as the MP table says (mptable.c). */
 	nr_ioapic_reset(&ioapic, (uint8_t)vm->nvcpus);
-	nr_serial_set_irq(com1_irq);
-	return 0;
+	return nr_serial_set_irq(com1_irq);
 }
 
 int nr_intr_tsc_deadline(struct nr_vm *vm, struct nvmm_vcpu *vcpu,
@@ -141,7 +157,9 @@ int nr_intr_tsc_deadline(struct nr_vm *vm, struct nvmm_vcpu *vcpu,
 		if (when == 0)
 			when = 1;
 	}
+	pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
 	nr_lapic_set_deadline(&lapic[vcpu->cpuid], when);
+	pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
 	return 0;
 }
 
@@ -172,7 +190,7 @@ int nr_intr_vcpu_start(struct nr_vm *vm, struct nvmm_vcpu *vcpu, int sig)
 	struct sigevent sev;
 
 	(void)vm;
-	nr_lapic_reset(&lapic[vcpu->cpuid], (uint8_t)vcpu->cpuid);
+	kick_sig = sig;
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = sig;
@@ -201,11 +219,15 @@ bool nr_intr_mmio(struct nvmm_mem *mem)
 	if (mem->write) {
 		if (mem->size == 4 && !(off & 3)) {
 			memcpy(&v, mem->data, 4);
+			pthread_mutex_lock(&lapic_lock[mem->vcpu->cpuid]);
 			nr_lapic_write(a, (uint32_t)off, v, now_ns());
+			pthread_mutex_unlock(&lapic_lock[mem->vcpu->cpuid]);
 		}
 		return true;
 	}
+	pthread_mutex_lock(&lapic_lock[mem->vcpu->cpuid]);
 	v = nr_lapic_read(a, (uint32_t)(off & ~3ULL), now_ns());
+	pthread_mutex_unlock(&lapic_lock[mem->vcpu->cpuid]);
 	memset(mem->data, 0, mem->size);
 	memcpy(mem->data, (uint8_t *)&v + (off & 3),
 	       mem->size < 4 - (off & 3) ? mem->size : 4 - (off & 3));
@@ -228,10 +250,14 @@ int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 	const struct nvmm_vcpu_exit *x = vcpu->exit;
 	struct nr_lapic *a = &lapic[vcpu->cpuid];
 	struct nvmm_x64_state *st = vcpu->state;
+	uint64_t next;
 	int v;
 
-	arm(vcpu->cpuid, nr_lapic_timer(a, now_ns()));
+	pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
+	next = nr_lapic_timer(a, now_ns());
 	v = nr_lapic_pending(a);
+	pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
+	arm(vcpu->cpuid, next);
 	if (v < 0)
 		return 0;
 	if ((x->exitstate.rflags & RFLAGS_IF) && !x->exitstate.int_shadow &&
@@ -239,7 +265,9 @@ int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 		vcpu->event->type = NVMM_VCPU_EVENT_INTR;
 		vcpu->event->vector = (uint8_t)v;
 		if (nvmm_vcpu_inject(&vm->mach, vcpu) == 0) {
+			pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
 			nr_lapic_accept(a, (uint8_t)v);
+			pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
 			return 0;
 		}
 		if (errno != EAGAIN && errno != EBUSY) {
@@ -257,29 +285,45 @@ int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 	return nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_INTR);
 }
 
+/*
+ * A HLT with IF=1: sleep until the APIC has an interrupt to deliver (its
+ * timer, or a device's thread that raises one and kicks us). The kick is
+ * blocked while we look, and ppoll() unblocks it as it starts to wait,
+ * so none is lost between the look and the sleep.
+ */
 bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 {
 	struct nr_lapic *a = &lapic[vcpu->cpuid];
-	uint64_t next;
+	sigset_t kickset, waitmask;
+	bool pending = false;
 	struct timespec ts;
+	uint64_t next, now;
 
+	(void)vm;
 	if (!(vcpu->exit->exitstate.rflags & RFLAGS_IF))
 		return false;		/* halted for good */
+	sigemptyset(&kickset);
+	sigaddset(&kickset, kick_sig);
+	pthread_sigmask(SIG_BLOCK, &kickset, &waitmask);
+	sigdelset(&waitmask, kick_sig);
 	while (!nr_vm_ending()) {
-		next = nr_lapic_timer(a, now_ns());
-		if (nr_lapic_pending(a) >= 0)
-			return true;
-		if (next == 0) {
+		pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
+		now = now_ns();
+		next = nr_lapic_timer(a, now);
+		pending = nr_lapic_pending(a) >= 0;
+		pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
+		if (pending)
+			break;
+		if (next == 0 && !nr_serial_may_interrupt()) {
 			nr_err("VCPU %u: halted with nothing to wake it",
 			       vcpu->cpuid);
-			return false;
+			break;
 		}
-		ts = ts_of(next);
-		/* SIG_KICK (the end of the machine) cuts it short. */
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		ts = ts_of(next > now ? next - now : 0);
+		ppoll(NULL, 0, next ? &ts : NULL, &waitmask);
 	}
-	(void)vm;
-	return true;
+	pthread_sigmask(SIG_UNBLOCK, &kickset, NULL);
+	return pending || nr_vm_ending();
 }
 
 uint64_t nr_intr_apic_base(unsigned int cpu)

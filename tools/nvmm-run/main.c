@@ -7,8 +7,8 @@
  *
  * A Linux kernel is loaded as its 64-bit boot protocol says (linux.c),
  * with an MP table (mptable.c), a local APIC with a TSC-deadline timer and
- * an I/O APIC (intr.c), and the UART's interrupt: it boots to its /init
- * on 1 VCPU. Not yet: other VCPUs, a disk, power-off and reboot devices.
+ * an I/O APIC (intr.c), and the UART's interrupts (stdin is its input):
+ * it boots to its /init on 1 VCPU. Not yet: other VCPUs, a disk.
  *
  * The guest gets MIB of RAM at guest-physical 0 (default 64), N VCPUs
  * (default 1) all entered at the ELF entry point in long mode (paging.c
@@ -16,9 +16,10 @@
  * UART at 0x3F8 on stdin/stdout and a debug-exit port at 0x501.
  *
  * Exit status: the byte the guest wrote to 0x501; 0 when every VCPU
- * halted; 1 on a VMM error, an unexpected exit or an access to memory
- * without RAM; 2 usage; 3 the guest shut down (triple fault); 128+N on
- * signal N.
+ * halted (a Linux guest's power-off: halted with interrupts off); 1 on a
+ * VMM error, an unexpected exit or an access to memory without RAM; 2
+ * usage; 3 the guest shut down (triple fault); 4 a Linux guest reset the
+ * machine (its reboot); 128+N on signal N.
  */
 #include <errno.h>
 #include <getopt.h>

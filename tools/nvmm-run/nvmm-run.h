@@ -22,6 +22,7 @@
 #define NR_EXIT_ERROR		1	/* VMM error, unexpected exit, MMIO */
 #define NR_EXIT_USAGE		2
 #define NR_EXIT_SHUTDOWN	3	/* the guest shut down (triple fault) */
+#define NR_EXIT_RESET		4	/* a Linux guest reset the machine */
 
 struct nr_vm {
 	struct nvmm_machine mach;
@@ -63,12 +64,19 @@ int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu);
 void nr_serial_init(void);
 void nr_serial_io(uint16_t reg, bool in, uint8_t *data);
 void nr_serial_flush(void);
-/* Linux guests: the UART's IRQ (4) goes to irq on each rising edge. */
-void nr_serial_set_irq(void (*irq)(void));
+/*
+ * Linux guests: the UART's IRQ (4) goes to irq on each rising edge, and a
+ * thread of its own raises it when stdin has a byte for the guest.
+ */
+int nr_serial_set_irq(void (*irq)(void));
+/* Whether the UART may still interrupt (stdin open: input may come). */
+bool nr_serial_may_interrupt(void);
 
 /* run.c: the VCPU threads, their exits, the end of the machine. */
 int nr_run(struct nr_vm *vm);
 bool nr_vm_ending(void);
+/* Make VCPU cpu look at its APIC: out of the guest, or out of its HLT. */
+void nr_vcpu_kick(unsigned int cpu);
 
 /* intr.c: Linux guests' local APICs, interrupt delivery and idle. */
 int nr_intr_init(struct nr_vm *vm);

@@ -66,6 +66,15 @@ static void vm_end(int status)
 /* The VCPU this thread runs, for the kick. */
 static _Thread_local struct nvmm_vcpu *kick_vcpu;
 
+void nr_vcpu_kick(unsigned int cpu)
+{
+	if (cpu >= vm->nvcpus || kick_vcpu == &vm->vcpu[cpu])
+		return;		/* our own VCPU is not in the guest */
+	nvmm_vcpu_stop(&vm->vcpu[cpu]);
+	if (atomic_load(&created[cpu]))
+		pthread_kill(threads[cpu], SIG_KICK);
+}
+
 /*
  * A kick (vm_end(), a Linux guest's APIC timer): the signal ends a run in
  * progress; the stop request also covers a kick that lands just before
@@ -91,6 +100,16 @@ static void io_callback(struct nvmm_io *io)
 					     io->in, &io->data[i]);
 			else if (io->in)
 				io->data[i] = 0xFF;
+		return;
+	}
+	/* Linux's reboot: the keyboard controller's pulse, or 0xCF9. */
+	if (vm->linux_boot && !io->in && io->size == 1 &&
+	    ((io->port == 0x64 && io->data[0] == 0xFE) ||
+	     (io->port == 0xCF9 && (io->data[0] & 0x04)))) {
+		nr_serial_flush();
+		fprintf(stderr, "nvmm-run: the guest resets the machine "
+			"(port %#x)\n", io->port);
+		vm_end(NR_EXIT_RESET);
 		return;
 	}
 	if (io->port == NR_PORT_DEBUG_EXIT && !io->in) {

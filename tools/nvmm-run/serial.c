@@ -55,8 +55,10 @@ static struct {
 	bool rx_eof;
 	bool thre;		/* the THR-empty interrupt is pending */
 	void (*irq)(void);	/* a rising edge of the IRQ line */
+	pthread_cond_t rx_taken;	/* the guest read RBR */
 } uart = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.rx_taken = PTHREAD_COND_INITIALIZER,
 	.rx = -1,
 };
 
@@ -64,11 +66,6 @@ void nr_serial_init(void)
 {
 	uart.dll = 1;		/* 115200 baud */
 	uart.lcr = 0x03;	/* 8N1 */
-}
-
-void nr_serial_set_irq(void (*irq)(void))
-{
-	uart.irq = irq;
 }
 
 /* The interrupt the IIR reports, or IIR_NONE. */
@@ -104,6 +101,63 @@ static void rx_poll(void)
 		uart.rx_eof = true;
 }
 
+bool nr_serial_may_interrupt(void)
+{
+	bool open;
+
+	pthread_mutex_lock(&uart.lock);
+	open = !uart.rx_eof;
+	pthread_mutex_unlock(&uart.lock);
+	return open;
+}
+
+/*
+ * The receiver's thread: waits for stdin, takes a byte into RBR when it is
+ * free, and raises the interrupt when that makes the line rise. It waits
+ * for the guest to read RBR before taking the next, as a 16450 would.
+ */
+static void *rx_thread(void *arg)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	bool before, edge;
+
+	(void)arg;
+	for (;;) {
+		if (poll(&p, 1, -1) == -1 && errno != EINTR)
+			break;
+		pthread_mutex_lock(&uart.lock);
+		while (uart.rx != -1 && !uart.rx_eof)
+			pthread_cond_wait(&uart.rx_taken, &uart.lock);
+		before = irq_line();
+		rx_poll();
+		edge = !before && irq_line();
+		if (uart.rx_eof) {
+			pthread_mutex_unlock(&uart.lock);
+			break;
+		}
+		pthread_mutex_unlock(&uart.lock);
+		if (edge)
+			uart.irq();
+	}
+	return NULL;
+}
+
+int nr_serial_set_irq(void (*irq)(void))
+{
+	pthread_t t;
+	int err;
+
+	uart.irq = irq;
+	err = pthread_create(&t, NULL, rx_thread, NULL);
+	if (err != 0) {
+		errno = err;
+		nr_errno("the UART's receiver thread");
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
 static uint8_t reg_read(uint16_t reg)
 {
 	uint8_t v;
@@ -115,6 +169,7 @@ static uint8_t reg_read(uint16_t reg)
 		rx_poll();
 		v = uart.rx == -1 ? 0 : (uint8_t)uart.rx;
 		uart.rx = -1;
+		pthread_cond_signal(&uart.rx_taken);
 		return v;
 	case REG_IER:
 		return (uart.lcr & LCR_DLAB) ? uart.dlm : uart.ier;
