@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * nvmm-run's ACPI tables (tools/nvmm-run/acpi.c), walked as an OS walks
+ * them: RSDP checksums, XSDT entries, the FADT's hardware-reduced flag,
+ * its sleep and reset registers and DSDT pointers, the DSDT's \_S5 AML
+ * object, and the MADT's entries; sizes and refusals.
+ */
+#include <string.h>
+
+#include "../../tools/nvmm-run/acpi.h"
+#include "ksft.h"
+
+#define GPA	0xE0000U
+
+static uint8_t buf[16384];
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static uint8_t sum(const uint8_t *p, size_t len)
+{
+	uint8_t s = 0;
+
+	while (len--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* The table at gpa, checked: signature, length inside buf, checksum. */
+static const uint8_t *table(uint64_t gpa, const char *sig, size_t len)
+{
+	const uint8_t *t;
+
+	ck_assert_uint_ge(gpa, GPA);
+	ck_assert_uint_lt(gpa - GPA + 36, len + 1);
+	t = buf + (gpa - GPA);
+	ck_assert_mem_eq(t, sig, 4);
+	ck_assert_uint_le(gpa - GPA + get32(t + 4), len);
+	ck_assert_uint_eq(sum(t, get32(t + 4)), 0);
+	return t;
+}
+
+START_TEST(tables_an_os_can_walk)
+{
+	static const unsigned int counts[] = { 1, 2, 64 };
+	unsigned int k;
+
+	for (k = 0; k < 3; k++) {
+		unsigned int n = counts[k], lapics = 0, io = 0, iso = 0, nmi = 0;
+		size_t len = nr_acpi_tables(buf, sizeof(buf), GPA, n, 9);
+		const uint8_t *xsdt, *fadt, *dsdt, *madt, *e, *end;
+
+		ck_assert_uint_eq(len, nr_acpi_size(n));
+		/* RSDP 2.0: both checksums, the XSDT. */
+		ck_assert_mem_eq(buf, "RSD PTR ", 8);
+		ck_assert_uint_eq(sum(buf, 20), 0);
+		ck_assert_uint_eq(buf[15], 2);
+		ck_assert_uint_eq(get32(buf + 20), 36);
+		ck_assert_uint_eq(sum(buf, 36), 0);
+		xsdt = table(get64(buf + 24), "XSDT", len);
+		ck_assert_uint_eq(get32(xsdt + 4), 36 + 16);
+		fadt = table(get64(xsdt + 36), "FACP", len);
+		madt = table(get64(xsdt + 44), "APIC", len);
+		/* FADT 6.0: HW-reduced, reset supported, registers. */
+		ck_assert_uint_eq(get32(fadt + 4), 276);
+		ck_assert_uint_eq(fadt[8], 6);
+		ck_assert(get32(fadt + 112) & (1U << 20));
+		ck_assert(get32(fadt + 112) & (1U << 10));
+		ck_assert_uint_eq(fadt[116], 1);		/* I/O */
+		ck_assert_uint_eq(get64(fadt + 120), 0xCF9);
+		ck_assert_uint_eq(fadt[128], 0x06);
+		ck_assert_uint_eq(fadt[244], 1);
+		ck_assert_uint_eq(fadt[245], 8);
+		ck_assert_uint_eq(get64(fadt + 248), 0x600);
+		ck_assert_uint_eq(get64(fadt + 260), 0x600);
+		ck_assert_uint_eq(get64(fadt + 140), get32(fadt + 40));
+		dsdt = table(get64(fadt + 140), "DSDT", len);
+		/* NameOp "_S5_" PackageOp, 4 elements: 5, 5, 0, 0. */
+		ck_assert_uint_eq(get32(dsdt + 4), 36 + 14);
+		ck_assert_mem_eq(dsdt + 36, "\x08_S5_\x12\x08\x04\x0A\x05\x0A\x05",
+				 12);
+		/* MADT: n enabled local APICs 0..n-1, then the rest. */
+		ck_assert_uint_eq(get32(madt + 36), 0xFEE00000);
+		end = madt + get32(madt + 4);
+		for (e = madt + 44; e < end; e += e[1]) {
+			ck_assert_uint_ge(e[1], 2);
+			switch (e[0]) {
+			case 0:
+				ck_assert_uint_eq(e[3], lapics);
+				ck_assert_uint_eq(get32(e + 4), 1);
+				lapics++;
+				break;
+			case 1:
+				ck_assert_uint_eq(e[2], 9);
+				ck_assert_uint_eq(get32(e + 4), 0xFEC00000);
+				io++;
+				break;
+			case 2:
+				ck_assert_uint_eq(e[3], 0);
+				ck_assert_uint_eq(get32(e + 4), 2);
+				iso++;
+				break;
+			case 4:
+				ck_assert_uint_eq(e[5], 1);
+				nmi++;
+				break;
+			default:
+				ck_abort_msg("MADT entry type %u", e[0]);
+			}
+		}
+		ck_assert(e == end);
+		ck_assert_uint_eq(lapics, n);
+		ck_assert_uint_eq(io, 1);
+		ck_assert_uint_eq(iso, 1);
+		ck_assert_uint_eq(nmi, 1);
+	}
+}
+END_TEST
+
+START_TEST(what_does_not_fit_is_refused)
+{
+	memset(buf, 0xAA, sizeof(buf));
+	ck_assert_uint_eq(nr_acpi_tables(buf, nr_acpi_size(2) - 1, GPA, 2, 2),
+			  0);
+	ck_assert_uint_eq(buf[0], 0xAA);
+	ck_assert_uint_eq(nr_acpi_tables(buf, sizeof(buf), GPA, 0, 0), 0);
+	ck_assert_uint_eq(nr_acpi_tables(buf, sizeof(buf), GPA, 65, 65), 0);
+	ck_assert_uint_eq(nr_acpi_tables(buf, sizeof(buf), GPA + 8, 1, 1), 0);
+}
+END_TEST
+
+int main(void)
+{
+	const struct ksft_test tests[] = {
+		KSFT_TEST(tables_an_os_can_walk),
+		KSFT_TEST(what_does_not_fit_is_refused),
+	};
+
+	return ksft_run("acpi", tests, sizeof(tests) / sizeof(tests[0]), 30);
+}
