@@ -307,7 +307,19 @@ static void nvmm_x86_cpuid_filter(const struct nvmm_x86_cpuid_ctx *ctx,
 			regs[2] = nvmm_x86_xsave_size(xcr0_mask, false);
 			regs[3] = (u32)(xcr0_mask >> 32);
 		} else if (subleaf == 1) {
-			regs[0] &= cpuid_d1_eax;
+			/*
+			 * Not what the host kernel turned off (clearcpuid=,
+			 * errata): it does not use them, and neither should a
+			 * guest. KVM offers the same.
+			 */
+			mask = cpuid_d1_eax;
+			if (!boot_cpu_has(X86_FEATURE_XSAVEOPT))
+				mask &= ~F(XSAVEOPT);
+			if (!boot_cpu_has(X86_FEATURE_XSAVEC))
+				mask &= ~F(XSAVEC);
+			if (!boot_cpu_has(X86_FEATURE_XGETBV1))
+				mask &= ~F(XGETBV1);
+			regs[0] &= mask;
 			/* No XSAVES offered: the compacted size of XCR0. */
 			regs[1] = (regs[0] & F(XSAVEC)) ?
 				  nvmm_x86_xsave_size(ctx->xcr0, true) : 0;
