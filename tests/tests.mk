@@ -34,6 +34,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
 NR_UNITS := bzimage mptable lapic ioapic acpi
 $(NR_UNITS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/test_%: \
 		tests/unit/test_%.c tools/nvmm-run/%.c tools/nvmm-run/%.h \
+		tools/nvmm-run/bytes.h \
 		$(KSFT_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< tools/nvmm-run/$*.c $(KSFT_OBJ) \

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "acpi.h"
 
 #define HDR_LEN		36
@@ -26,33 +27,6 @@ static const uint8_t s5_aml[] = {
 	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
 	0x0A, NR_ACPI_S5, 0x0A, NR_ACPI_S5, 0x00, 0x00,
 };
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	while (len--)
-		sum = (uint8_t)(sum + *p++);
-	return (uint8_t)-sum;
-}
 
 static size_t madt_len(unsigned int ncpus)
 {

@@ -234,11 +234,18 @@ bool nr_intr_mmio(struct nvmm_mem *mem)
 	return true;
 }
 
-/* The kick timer at the APIC timer's next expiry (0: disarmed). */
+/*
+ * The kick timer at the APIC timer's next expiry (0: disarmed); a system
+ * call only when that changed, as this runs before every entry.
+ */
 static void arm(unsigned int cpu, uint64_t when)
 {
+	static uint64_t armed[NR_MAX_VCPUS];
 	struct itimerspec its;
 
+	if (armed[cpu] == when)
+		return;
+	armed[cpu] = when;
 	memset(&its, 0, sizeof(its));
 	if (when)
 		its.it_value = ts_of(when);

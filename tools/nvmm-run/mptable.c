@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "mptable.h"
 
 #define MP_SPEC_REV		4	/* 1.4 */
@@ -26,28 +27,6 @@ enum { MP_INT, MP_NMI, MP_SMI, MP_EXTINT };
 #define CPU_LEN			20
 #define ENTRY_LEN		8	/* every other entry */
 #define ISA_IRQS		16
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-/* The byte that makes p[0..len) sum to 0. */
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	while (len--)
-		sum = (uint8_t)(sum + *p++);
-	return (uint8_t)-sum;
-}
 
 size_t nr_mptable_size(unsigned int ncpus)
 {
