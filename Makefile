@@ -109,6 +109,7 @@ DEB_PKGS := build-essential pkg-config check libelf-dev zlib1g-dev \
 	bochs bochsbios vgabios bochs-term busybox-static cpio \
 	isolinux syslinux-common genisoimage xz-utils zstd kmod \
 	clang llvm libclang-rt-14-dev libcapstone-dev valgrind sparse \
+	acpica-tools \
 	$(QEMU_DEB_PKGS)
 
 # What tools/qemu-nvmm/build needs (its --print-deps says the same).

@@ -5,9 +5,10 @@
 # initramfs made here, to its /init, which prints what it sees and powers
 # off. What is checked comes from Linux, not from us: its console on
 # nvmm-run's UART (interrupt-driven once the tty is open) shows our
-# command line, e820 map and MP table, the TSC-deadline timer it found in
-# CPUID, and the init's output; nvmm-run ends with status 0 when the
-# guest halts for good. A shell on the serial port runs what nvmm-run's
+# command line, e820 map and ACPI tables (the serial port found in the
+# DSDT, with its IRQ), the TSC-deadline timer it found in CPUID, and the
+# init's output; nvmm-run ends with status 0 when the guest powers off
+# through ACPI. A shell on the serial port runs what nvmm-run's
 # stdin types, and reboot -f ends nvmm-run with status 4. Bad kernels and
 # too little memory get one message and status 1.
 run=/nvmm/bin/nvmm-run
@@ -59,8 +60,8 @@ rc=$?
 # The guest's lines without their timestamps: this host's runner looks for
 # kernel problems in stamped lines, and these are the guest's.
 tr -d '\r' </tmp/lb.out | sed 's/^\[ *[0-9]*\.[0-9]*\] //' >/tmp/lb.txt
-grep -a -E 'Command line|e820|MP-table|TSC deadline|clocksource: Switched|Run /init|LB-|Linux \(none\)|System halted|panic' \
-	/tmp/lb.txt | sed 's/^/# guest: /' | head -n 24
+grep -a -E 'Command line|e820|ACPI: [A-Z]{4} |ttyS0 at|TSC deadline|clocksource: Switched|Run /init|LB-|Linux \(none\)|Power down|panic' \
+	/tmp/lb.txt | sed 's/^/# guest: /' | head -n 30
 echo "# nvmm-run: status $rc"
 tail -n 3 /tmp/lb.err | sed 's/^/# /'
 check command_line grep -q -a "Command line: .* lb=nvmm tsc_early_khz=[0-9]" \
@@ -69,16 +70,21 @@ check e820_as_given sh -c \
 	"grep -q -a 'BIOS-e820: \[mem 0x0000000000000000-0x000000000009fbff\] usable' /tmp/lb.txt &&
 	 grep -q -a 'BIOS-e820: \[mem 0x0000000000100000-0x0000000007ff7fff\] usable' /tmp/lb.txt &&
 	 grep -q -a 'BIOS-e820: \[mem 0x0000000007ff8000-0x0000000007ffffff\] reserved' /tmp/lb.txt"
-check mp_table_found grep -q -a \
-	'found SMP MP-table at \[mem 0x000f0000-0x000f000f\]' /tmp/lb.txt
+check acpi_tables_found sh -c "
+	grep -q -a 'ACPI: RSDP 0x00000000000E0000 000024 (v02 NVMM  )' /tmp/lb.txt &&
+	grep -q -a 'ACPI: FACP 0x.* (v06 NVMM   NVMM-RUN' /tmp/lb.txt &&
+	grep -q -a 'ACPI: DSDT 0x.* (v02 NVMM   NVMM-RUN' /tmp/lb.txt &&
+	grep -q -a 'ACPI: APIC 0x.* (v04 NVMM   NVMM-RUN' /tmp/lb.txt &&
+	grep -q -a '00:00: ttyS0 at I/O 0x3f8 (irq = [0-9]*, .*) is a 16550A' /tmp/lb.txt"
 check tsc_deadline_timer grep -q -a 'TSC deadline timer available' \
 	/tmp/lb.txt
 check init_ran sh -c "grep -q -a '^LB-INIT-UP' /tmp/lb.txt &&
 	grep -q -a '^Linux (none) .* x86_64' /tmp/lb.txt &&
 	grep -q -a '^LB-VCPUS 1' /tmp/lb.txt &&
 	grep -q -a '^LB-CLOCK lapic-deadline' /tmp/lb.txt"
-check halts_status_0 sh -c "[ $rc = 0 ] &&
-	grep -q -a 'reboot: System halted' /tmp/lb.txt &&
+check acpi_power_off_status_0 sh -c "[ $rc = 0 ] &&
+	grep -q -a 'reboot: Power down' /tmp/lb.txt &&
+	grep -q 'the guest powers off' /tmp/lb.err &&
 	! grep -q -a 'Kernel panic' /tmp/lb.txt"
 
 # The serial port as a terminal: input through the UART's receive

@@ -3,9 +3,14 @@
  * nvmm-run's ACPI tables (tools/nvmm-run/acpi.c), walked as an OS walks
  * them: RSDP checksums, XSDT entries, the FADT's hardware-reduced flag,
  * its sleep and reset registers and DSDT pointers, the DSDT's \_S5 AML
- * object, and the MADT's entries; sizes and refusals.
+ * object, and the MADT's entries; sizes and refusals. Then ACPICA's own
+ * disassembler (iasl, acpica-tools) reads every table, as a second
+ * opinion nobody here wrote: checksums, lengths, the DSDT's AML.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../tools/nvmm-run/acpi.h"
 #include "ksft.h"
@@ -84,9 +89,13 @@ START_TEST(tables_an_os_can_walk)
 		ck_assert_uint_eq(get64(fadt + 140), get32(fadt + 40));
 		dsdt = table(get64(fadt + 140), "DSDT", len);
 		/* NameOp "_S5_" PackageOp, 4 elements: 5, 5, 0, 0. */
-		ck_assert_uint_eq(get32(dsdt + 4), 36 + 14);
 		ck_assert_mem_eq(dsdt + 36, "\x08_S5_\x12\x08\x04\x0A\x05\x0A\x05",
 				 12);
+		/* Scope (\_SB) { Device (COM1) { _HID PNP0501 ... } } */
+		ck_assert_mem_eq(dsdt + 50, "\x10", 1);
+		ck_assert_mem_eq(dsdt + 52, "\\_SB_\x5B\x82", 7);
+		ck_assert_mem_eq(dsdt + 60, "COM1\x08_HID\x0C\x41\xD0\x05\x01",
+				 14);
 		/* MADT: n enabled local APICs 0..n-1, then the rest. */
 		ck_assert_uint_eq(get32(madt + 36), 0xFEE00000);
 		end = madt + get32(madt + 4);
@@ -125,6 +134,78 @@ START_TEST(tables_an_os_can_walk)
 }
 END_TEST
 
+/* Run iasl -d on one table; its listing, or NULL (the test fails). */
+static char *iasl(const char *dir, const char *name, const uint8_t *t,
+		  size_t len)
+{
+	static char out[65536];
+	char path[256], cmd[600];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(t, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d %s.dat >%s.log 2>&1",
+		 dir, name, name);
+	ck_assert_msg(system(cmd) == 0, "iasl -d %s failed", name);
+	snprintf(path, sizeof(path), "%s/%s.dsl", dir, name);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	fclose(f);
+	return out;
+}
+
+#define HAS(text, what) ck_assert_msg(strstr(text, what) != NULL, \
+				      "iasl's listing lacks: %s", what)
+
+START_TEST(acpica_reads_them_alike)
+{
+	char dir[] = "/tmp/test_acpi.XXXXXX", cmd[64];
+	const uint8_t *xsdt, *fadt, *dsdt, *madt;
+	size_t len = nr_acpi_tables(buf, sizeof(buf), GPA, 2, 2);
+	char *l;
+
+	if (system("command -v iasl >/dev/null 2>&1") != 0)
+		ksft_skip("no iasl (make deps installs acpica-tools)");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	xsdt = buf + (get64(buf + 24) - GPA);
+	fadt = buf + (get64(xsdt + 36) - GPA);
+	madt = buf + (get64(xsdt + 44) - GPA);
+	dsdt = buf + (get64(fadt + 140) - GPA);
+	ck_assert_uint_gt(len, 0);
+
+	/* (This iasl does not read an RSDP alone.) */
+	l = iasl(dir, "xsdt", xsdt, get32(xsdt + 4));
+	HAS(l, "ACPI Table Address   0 : 00000000000E0070");
+	HAS(l, "ACPI Table Address   1 : 00000000000E0200");
+	l = iasl(dir, "facp", fadt, get32(fadt + 4));
+	HAS(l, "Hardware Reduced (V5) : 1");
+	HAS(l, "Reset Register Supported (V2) : 1");
+	HAS(l, "Value to cause reset : 06");
+	HAS(l, "Address : 0000000000000CF9");
+	HAS(l, "Address : 0000000000000600");
+	l = iasl(dir, "apic", madt, get32(madt + 4));
+	HAS(l, "Local Apic Address : FEE00000");
+	HAS(l, "Address : FEC00000");
+	HAS(l, "Interrupt : 00000002");
+	l = iasl(dir, "dsdt", dsdt, get32(dsdt + 4));
+	HAS(l, "Name (_S5, Package (0x04)");
+	HAS(l, "Device (COM1)");
+	HAS(l, "EisaId (\"PNP0501\")");
+	HAS(l, "IO (Decode16,\n                    0x03F8,");
+	HAS(l, "IRQNoFlags ()\n                    {4}");
+	/* A wrong checksum or length shows as a remark in the listing. */
+	ck_assert_msg(strstr(l, "Incorrect") == NULL, "%s", l);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(what_does_not_fit_is_refused)
 {
 	memset(buf, 0xAA, sizeof(buf));
@@ -141,6 +222,7 @@ int main(void)
 {
 	const struct ksft_test tests[] = {
 		KSFT_TEST(tables_an_os_can_walk),
+		KSFT_TEST(acpica_reads_them_alike),
 		KSFT_TEST(what_does_not_fit_is_refused),
 	};
 

@@ -5,10 +5,14 @@
  *   RSDP (revision 2) -> XSDT -> FADT (revision 6, HW_REDUCED_ACPI)
  *                             -> MADT
  *   FADT -> DSDT: Name (_S5, Package () { 5, 5, 0, 0 })
+ *                 Scope (\_SB) { Device (COM1) { PNP0501: I/O, IRQ 4 } }
  *
  * A hardware-reduced platform has no PM1 blocks, SCI or GPEs: the guest
  * powers off by writing SLP_TYP and SLP_EN to SLEEP_CONTROL_REG, an I/O
- * port here, and resets through RESET_REG. A pure function of its buffer.
+ * port here, and resets through RESET_REG. It has no 8259 either, so
+ * Linux maps no ISA IRQ to a GSI by itself: a legacy device's interrupt
+ * reaches a driver only if the DSDT describes the device (COM1 here, found
+ * by 8250_pnp). A pure function of its buffer.
  */
 #include <string.h>
 
@@ -22,11 +26,131 @@
 #define FADT_RESET_SUP	(1U << 10)
 #define GAS_IO		1
 
-/* Name (_S5_, Package (0x04) { 0x05, 0x05, Zero, Zero }) */
-static const uint8_t s5_aml[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-	0x0A, NR_ACPI_S5, 0x0A, NR_ACPI_S5, 0x00, 0x00,
+#define DSDT_MAX	256	/* AML bytes; dsdt_aml() stays below */
+
+/* AML opcodes and the resource descriptors _CRS holds (ACPI 6.0 19, 6.4). */
+#define AML_ZERO	0x00
+#define AML_NAME	0x08
+#define AML_BYTE	0x0A
+#define AML_DWORD	0x0C
+#define AML_SCOPE	0x10
+#define AML_BUFFER	0x11
+#define AML_PACKAGE	0x12
+#define AML_EXT		0x5B
+#define AML_DEVICE	0x82	/* after AML_EXT */
+#define AML_ROOT	0x5C	/* a backslash: the root */
+#define RES_IRQ		0x22	/* small IRQ, 2 bytes: no flags, edge high */
+#define RES_IO		0x47	/* small I/O port, 7 bytes */
+#define RES_END		0x79	/* end tag, 1 byte: checksum 0 (none) */
+#define EISA_PNP0501	0x0105D041U	/* EisaId ("PNP0501"): 16550 */
+
+/* An AML byte stream under construction (DSDT_MAX bytes at most). */
+struct aml {
+	uint8_t b[DSDT_MAX];
+	size_t n;
 };
+
+static void emit(struct aml *a, const void *p, size_t len)
+{
+	memcpy(a->b + a->n, p, len);
+	a->n += len;
+}
+
+static void emit8(struct aml *a, uint8_t v)
+{
+	a->b[a->n++] = v;
+}
+
+/* Open a package (PkgLength first): returns where it starts. */
+static size_t pkg_open(struct aml *a)
+{
+	a->n += 4;		/* room for the longest PkgLength */
+	return a->n - 4;
+}
+
+/* Close it: the shortest PkgLength, which counts itself, then the body. */
+static void pkg_close(struct aml *a, size_t at)
+{
+	size_t body = a->n - at - 4, len, k;
+
+	for (k = 1; k < 4; k++)
+		if (body + k < ((k == 1) ? 0x40U : 1U << (4 + 8 * (k - 1))))
+			break;
+	len = body + k;
+	memmove(a->b + at + k, a->b + at + 4, body);
+	if (k == 1) {
+		a->b[at] = (uint8_t)len;
+	} else {
+		a->b[at] = (uint8_t)((k - 1) << 6 | (len & 0xF));
+		for (size_t i = 1; i < k; i++)
+			a->b[at + i] = (uint8_t)(len >> (4 + 8 * (i - 1)));
+	}
+	a->n = at + k + body;
+}
+
+/* Name (NAME, <what the caller emits next>) */
+static void name(struct aml *a, const char *seg)
+{
+	emit8(a, AML_NAME);
+	emit(a, seg, 4);
+}
+
+/* \_SB.COM1: a 16550 at NR_ACPI_COM1_PORT with ISA IRQ NR_ACPI_COM1_IRQ. */
+static void com1(struct aml *a)
+{
+	uint8_t hid[5] = { AML_DWORD };
+	const uint8_t crs[] = {
+		RES_IO, 0x01,			/* 16-bit decode */
+		NR_ACPI_COM1_PORT & 0xFF, NR_ACPI_COM1_PORT >> 8, /* min */
+		NR_ACPI_COM1_PORT & 0xFF, NR_ACPI_COM1_PORT >> 8, /* max */
+		0x01, 0x08,			/* alignment, length */
+		RES_IRQ, 1U << NR_ACPI_COM1_IRQ, 0x00,
+		RES_END, 0x00,
+	};
+	size_t dev, buf;
+
+	emit8(a, AML_EXT);
+	emit8(a, AML_DEVICE);
+	dev = pkg_open(a);
+	emit(a, "COM1", 4);
+	name(a, "_HID");
+	put32(hid + 1, EISA_PNP0501);
+	emit(a, hid, sizeof(hid));
+	name(a, "_UID");
+	emit8(a, AML_ZERO);
+	name(a, "_CRS");
+	emit8(a, AML_BUFFER);
+	buf = pkg_open(a);
+	emit8(a, AML_BYTE);
+	emit8(a, (uint8_t)sizeof(crs));
+	emit(a, crs, sizeof(crs));
+	pkg_close(a, buf);
+	pkg_close(a, dev);
+}
+
+/* The DSDT's AML: \_S5 and the devices. */
+static void dsdt_aml(struct aml *a)
+{
+	const uint8_t s5[] = {
+		AML_BYTE, NR_ACPI_S5, AML_BYTE, NR_ACPI_S5, AML_ZERO, AML_ZERO,
+	};
+	size_t at;
+
+	a->n = 0;
+	name(a, "_S5_");
+	emit8(a, AML_PACKAGE);
+	at = pkg_open(a);
+	emit8(a, 4);				/* elements */
+	emit(a, s5, sizeof(s5));
+	pkg_close(a, at);
+
+	emit8(a, AML_SCOPE);
+	at = pkg_open(a);
+	emit8(a, AML_ROOT);
+	emit(a, "_SB_", 4);
+	com1(a);
+	pkg_close(a, at);
+}
 
 static size_t madt_len(unsigned int ncpus)
 {
@@ -39,10 +163,18 @@ static size_t align16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
+static size_t dsdt_len(void)
+{
+	struct aml a;
+
+	dsdt_aml(&a);
+	return HDR_LEN + a.n;
+}
+
 size_t nr_acpi_size(unsigned int ncpus)
 {
 	return align16(RSDP_LEN) + align16(HDR_LEN + 2 * 8) +
-	       align16(FADT_LEN) + align16(HDR_LEN + sizeof(s5_aml)) +
+	       align16(FADT_LEN) + align16(dsdt_len()) +
 	       align16(madt_len(ncpus));
 }
 
@@ -84,7 +216,8 @@ size_t nr_acpi_tables(uint8_t *buf, size_t size, uint32_t gpa,
 	size_t o_xsdt = align16(RSDP_LEN);
 	size_t o_fadt = o_xsdt + align16(HDR_LEN + 2 * 8);
 	size_t o_dsdt = o_fadt + align16(FADT_LEN);
-	size_t o_madt = o_dsdt + align16(HDR_LEN + sizeof(s5_aml));
+	size_t o_madt = o_dsdt + align16(dsdt_len());
+	struct aml aml;
 	uint8_t *t, *e;
 	unsigned int i;
 
@@ -93,10 +226,11 @@ size_t nr_acpi_tables(uint8_t *buf, size_t size, uint32_t gpa,
 		return 0;
 	memset(buf, 0, len);
 
-	/* DSDT: only \_S5. */
+	/* DSDT: \_S5 and COM1. */
 	t = buf + o_dsdt;
-	header(t, "DSDT", HDR_LEN + sizeof(s5_aml), 2);
-	memcpy(t + HDR_LEN, s5_aml, sizeof(s5_aml));
+	dsdt_aml(&aml);
+	header(t, "DSDT", HDR_LEN + aml.n, 2);
+	memcpy(t + HDR_LEN, aml.b, aml.n);
 	seal(t);
 
 	/* FADT: hardware-reduced; sleep and reset registers. */

@@ -2,8 +2,8 @@
 /*
  * acpi.c: the smallest ACPI tables a Linux guest powers off and resets
  * with: RSDP, XSDT, a hardware-reduced FADT (sleep control register,
- * reset register), a DSDT holding only \_S5, and a MADT (local APICs,
- * the I/O APIC, IRQ 0 on GSI 2). Not wired into nvmm-run yet.
+ * reset register), a DSDT holding \_S5 and the serial port, and a MADT
+ * (local APICs, the I/O APIC, IRQ 0 on GSI 2).
  */
 #ifndef NR_ACPI_H
 #define NR_ACPI_H
@@ -16,6 +16,8 @@
 #define NR_ACPI_RESET_VALUE	0x06
 #define NR_ACPI_S5		5	/* SLP_TYP of \_S5 */
 #define NR_ACPI_MAX_CPUS	64
+#define NR_ACPI_COM1_PORT	0x3F8	/* \_SB.COM1, a 16550 */
+#define NR_ACPI_COM1_IRQ	4
 
 /* Bytes the tables take for ncpus CPUs. */
 size_t nr_acpi_size(unsigned int ncpus);

@@ -32,6 +32,7 @@
 #define HDR_MIN_END		0x264	/* the fields above, version 2.12 on */
 
 /* struct boot_params outside the setup header. */
+#define ZP_ACPI_RSDP_ADDR	0x070	/* u64 */
 #define ZP_EXT_RAMDISK_IMAGE	0x0C0	/* u32: bits 63:32 */
 #define ZP_EXT_RAMDISK_SIZE	0x0C4
 #define ZP_EXT_CMD_LINE_PTR	0x0C8
@@ -131,6 +132,7 @@ void nr_zero_page(uint8_t *zp, const uint8_t *img,
 	put32(zp, ZP_EXT_RAMDISK_IMAGE, (uint32_t)(a->initrd >> 32));
 	put32(zp, HDR_RAMDISK_SIZE, (uint32_t)a->initrd_len);
 	put32(zp, ZP_EXT_RAMDISK_SIZE, (uint32_t)(a->initrd_len >> 32));
+	put64(zp, ZP_ACPI_RSDP_ADDR, a->rsdp);
 	if (n > ZP_E820_MAX)
 		n = ZP_E820_MAX;
 	zp[ZP_E820_ENTRIES] = (uint8_t)n;

@@ -39,6 +39,7 @@ struct nr_boot_addrs {
 	uint64_t initrd, initrd_len;	/* 0, 0: none */
 	const struct nr_e820 *e820;
 	unsigned int e820_n;		/* at most 128 are passed */
+	uint64_t rsdp;			/* the ACPI RSDP, 0: none */
 };
 
 /*

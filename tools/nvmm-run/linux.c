@@ -8,7 +8,9 @@
  *
  * Guest-physical layout (below 1 MiB as a PC has it):
  *   0x07000  zero page          0x20000  command line
- *   0x9FC00-0xFFFFF reserved, the MP table (mptable.c) at 0xF0000
+ *   0x9FC00-0xFFFFF reserved: the ACPI tables (acpi.c) at 0xE0000, the MP
+ *                   table (mptable.c) at 0xF0000, for a kernel without ACPI,
+ *                   a reset at the reset vector (0xFFFF0)
  *   pref_address (16 MiB)  the kernel
  *   ... initramfs ... boot area (page tables, GDT): reserved
  */
@@ -23,6 +25,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include "acpi.h"
 #include "bzimage.h"
 #include "mptable.h"
 #include "nvmm-run.h"
@@ -31,8 +34,21 @@
 #define CMDLINE		0x20000ULL
 #define CMDLINE_END	0x90000ULL
 #define LOW_RAM_END	0x9FC00ULL
+#define ACPI		0xE0000ULL	/* the RSDP first: a BIOS area */
 #define MPTABLE		0xF0000ULL	/* where a BIOS keeps it */
 #define HIGH_RAM	0x100000ULL
+#define RESET_VECTOR	0xFFFF0ULL	/* F000:FFF0, where a CPU resets to */
+
+/*
+ * What a BIOS's reset vector leads to, in 16 bytes: the reset. Linux
+ * ends its reboot there when no other way worked (reboot=bios, or ACPI
+ * and the keyboard controller skipped: HW-reduced ACPI without EFI
+ * chooses EFI, then the BIOS).
+ *   mov dx, 0xCF9; mov al, 6; out dx, al; cli; hlt; jmp $-2
+ */
+static const uint8_t reset_stub[] = {
+	0xBA, 0xF9, 0x0C, 0xB0, 0x06, 0xEE, 0xFA, 0xF4, 0xEB, 0xFD,
+};
 
 /* The whole of path, or NULL with the reason reported. */
 static uint8_t *read_file(const char *what, const char *path, size_t *len)
@@ -170,12 +186,15 @@ int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
 	}
 
 	memcpy(vm->ram + CMDLINE, cmdline, clen + 1);
-	if (nr_mptable(vm->ram + MPTABLE, HIGH_RAM - MPTABLE, MPTABLE,
+	if (nr_acpi_tables(vm->ram + ACPI, MPTABLE - ACPI, ACPI, vm->nvcpus,
+			   (uint8_t)vm->nvcpus) == 0 ||
+	    nr_mptable(vm->ram + MPTABLE, HIGH_RAM - MPTABLE, MPTABLE,
 		       vm->nvcpus) == 0) {
 		nr_err("%u VCPUs: the MP table takes %d at most", vm->nvcpus,
 		       NR_MP_MAX_CPUS);
 		goto out;
 	}
+	memcpy(vm->ram + RESET_VECTOR, reset_stub, sizeof(reset_stub));
 	map[0] = (struct nr_e820){ 0, LOW_RAM_END, NR_E820_RAM };
 	map[1] = (struct nr_e820){ LOW_RAM_END, HIGH_RAM - LOW_RAM_END,
 				   NR_E820_RESERVED };
@@ -188,6 +207,7 @@ int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
 		.initrd_len = rdlen,
 		.e820 = map,
 		.e820_n = 4,
+		.rsdp = ACPI,
 	};
 	nr_zero_page(vm->ram + ZERO_PAGE, img, &bz, &a);
 	vm->entry = bz.pref_address + 0x200;	/* startup_64 */

@@ -6,7 +6,8 @@
  *   nvmm-run [--mem MIB] --kernel BZIMAGE [--initrd FILE] [--append LINE]
  *
  * A Linux kernel is loaded as its 64-bit boot protocol says (linux.c),
- * with an MP table (mptable.c), a local APIC with a TSC-deadline timer and
+ * with ACPI tables (acpi.c) and an MP table (mptable.c), a reset at the
+ * reset vector, a local APIC with a TSC-deadline timer and
  * an I/O APIC (intr.c), and the UART's interrupts (stdin is its input):
  * it boots to its /init on 1 VCPU. Not yet: other VCPUs, a disk.
  *
@@ -16,7 +17,7 @@
  * UART at 0x3F8 on stdin/stdout and a debug-exit port at 0x501.
  *
  * Exit status: the byte the guest wrote to 0x501; 0 when every VCPU
- * halted (a Linux guest's power-off: halted with interrupts off); 1 on a
+ * halted, or a Linux guest powered off (ACPI S5); 1 on a
  * VMM error, an unexpected exit or an access to memory without RAM; 2
  * usage; 3 the guest shut down (triple fault); 4 a Linux guest reset the
  * machine (its reboot); 128+N on signal N.

@@ -3,7 +3,9 @@
  * nvmm-run: one thread per VCPU, each running its VCPU until the machine
  * ends, and what each exit means:
  *   IO        the UART, the debug-exit port (the VMM ends with the value
- *             written), any other port: reads all ones, writes ignored,
+ *             written); for Linux the reset ports (NR_EXIT_RESET) and
+ *             ACPI's sleep control register (S5: power-off, status 0);
+ *             any other port: reads all ones, writes ignored,
  *             counted; through nvmm_assist_io and the io callback
  *   MEMORY    nvmm_assist_mem; no device lives in MMIO, so the access is
  *             reported and the VMM ends with NR_EXIT_ERROR
@@ -24,12 +26,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "nvmm-run.h"
 
 #define SIG_KICK	SIGUSR1
 #define MSR_APIC_BASE	0x1B
 #define MSR_TSC_DEADLINE	0x6E0
 #define SIG_DONE	SIGUSR2
+#define ACPI_SLP_EN	0x20	/* sleep control register: go to SLP_TYP */
 
 static struct nr_vm *vm;
 static pthread_t threads[NR_MAX_VCPUS];
@@ -110,6 +114,19 @@ static void io_callback(struct nvmm_io *io)
 		fprintf(stderr, "nvmm-run: the guest resets the machine "
 			"(port %#x)\n", io->port);
 		vm_end(NR_EXIT_RESET);
+		return;
+	}
+	/* ACPI's S5: SLP_EN with SLP_TYP 5 (acpi.c's _S5 object). */
+	if (vm->linux_boot && io->port == NR_ACPI_SLEEP_PORT &&
+	    io->size == 1) {
+		if (io->in) {
+			io->data[0] = 0;	/* WAK_STS clear */
+		} else if ((io->data[0] & ACPI_SLP_EN) &&
+			   ((io->data[0] >> 2) & 7) == NR_ACPI_S5) {
+			nr_serial_flush();
+			fprintf(stderr, "nvmm-run: the guest powers off\n");
+			vm_end(0);
+		}
 		return;
 	}
 	if (io->port == NR_PORT_DEBUG_EXIT && !io->in) {
