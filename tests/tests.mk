@@ -31,7 +31,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
 
 # nvmm-run's devices and boot tables: pure functions of their buffers,
 # each test built with its one source file.
-NR_UNITS := bzimage mptable lapic ioapic acpi
+NR_UNITS := bzimage mptable lapic ioapic acpi virtio_mmio
 $(NR_UNITS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/test_%: \
 		tests/unit/test_%.c tools/nvmm-run/%.c tools/nvmm-run/%.h \
 		tools/nvmm-run/bytes.h \
@@ -138,7 +138,7 @@ $(B)/tests/emu/nmi_probe.ko: $(TEST_KMOD_SRCS)
 	$(MAKE) -C $(EMU_KDIR) M=$(CURDIR)/$(B)/emu/testkmod modules
 	cp $(B)/emu/testkmod/nmi_probe.ko $@
 
-EMU_SCRIPTS := run-suite run-smp2 module.sh refuse.sh linux_boot.sh
+EMU_SCRIPTS := run-suite run-smp2 module.sh refuse.sh linux_boot.sh linux_guest.sh
 $(B)/tests/emu/%.sh: tests/emu/%.sh
 	@mkdir -p $(@D)
 	cp $< $@

@@ -9,8 +9,9 @@
 # DSDT, with its IRQ), the TSC-deadline timer it found in CPUID, and the
 # init's output; nvmm-run ends with status 0 when the guest powers off
 # through ACPI. A shell on the serial port runs what nvmm-run's
-# stdin types, and reboot -f ends nvmm-run with status 4. Bad kernels and
-# too little memory get one message and status 1.
+# stdin types, and reboot -f ends nvmm-run with status 4. Bad kernels,
+# too little or too much memory and bad disks get one message and a
+# non-zero status. (linux_guest.sh: a virtio disk, SMP.)
 run=/nvmm/bin/nvmm-run
 k=
 for f in /add/vmlinuz-*; do [ -f "$f" ] && k=$f; done
@@ -64,7 +65,7 @@ grep -a -E 'Command line|e820|ACPI: [A-Z]{4} |ttyS0 at|TSC deadline|clocksource:
 	/tmp/lb.txt | sed 's/^/# guest: /' | head -n 30
 echo "# nvmm-run: status $rc"
 tail -n 3 /tmp/lb.err | sed 's/^/# /'
-check command_line grep -q -a "Command line: .* lb=nvmm tsc_early_khz=[0-9]" \
+check command_line grep -q -a "Command line: .* lb=nvmm tsc_early_khz=[0-9]* pci=off" \
 	/tmp/lb.txt
 check e820_as_given sh -c \
 	"grep -q -a 'BIOS-e820: \[mem 0x0000000000000000-0x000000000009fbff\] usable' /tmp/lb.txt &&
@@ -118,7 +119,15 @@ check bad_kernels_refused sh -c "[ $r1 = 1 ] && [ $r2 = 1 ] &&
 r3=$?
 sed 's/^/# /' /tmp/e3
 check too_little_memory sh -c "[ $r3 = 1 ] && grep -q 'needs RAM up to' /tmp/e3"
-"$run" --kernel "$k" --vcpus 2 </dev/null >/dev/null 2>/tmp/e4
+"$run" --kernel "$k" --mem 4096 </dev/null >/dev/null 2>/tmp/e4
 r4=$?
-sed 's/^/# /' /tmp/e4
-check one_vcpu_only_so_far sh -c "[ $r4 = 2 ] && grep -q '1 VCPU only' /tmp/e4"
+echo x >/tmp/tiny
+"$run" --kernel "$k" --disk /tmp/tiny </dev/null >/dev/null 2>/tmp/e5
+r5=$?
+"$run" --kernel "$k" --disk /nonexistent </dev/null >/dev/null 2>/tmp/e6
+r6=$?
+sed 's/^/# /' /tmp/e4 /tmp/e5 /tmp/e6
+check bad_memory_and_disks_refused sh -c "[ $r4 = 2 ] && [ $r5 = 1 ] &&
+	[ $r6 = 1 ] && grep -q 'gets 3072 MiB at most' /tmp/e4 &&
+	grep -q 'not a regular file of one sector' /tmp/e5 &&
+	grep -q 'No such file' /tmp/e6"

@@ -5,7 +5,8 @@
  *   RSDP (revision 2) -> XSDT -> FADT (revision 6, HW_REDUCED_ACPI)
  *                             -> MADT
  *   FADT -> DSDT: Name (_S5, Package () { 5, 5, 0, 0 })
- *                 Scope (\_SB) { Device (COM1) { PNP0501: I/O, IRQ 4 } }
+ *                 Scope (\_SB) { Device (COM1) { PNP0501: I/O, IRQ 4 }
+ *                                Device (VRnn) { LNRO0005: MMIO, GSI } }
  *
  * A hardware-reduced platform has no PM1 blocks, SCI or GPEs: the guest
  * powers off by writing SLP_TYP and SLP_EN to SLEEP_CONTROL_REG, an I/O
@@ -26,13 +27,14 @@
 #define FADT_RESET_SUP	(1U << 10)
 #define GAS_IO		1
 
-#define DSDT_MAX	256	/* AML bytes; dsdt_aml() stays below */
+#define DSDT_MAX	1024	/* AML bytes; dsdt_aml() stays below */
 
 /* AML opcodes and the resource descriptors _CRS holds (ACPI 6.0 19, 6.4). */
 #define AML_ZERO	0x00
 #define AML_NAME	0x08
 #define AML_BYTE	0x0A
 #define AML_DWORD	0x0C
+#define AML_STRING	0x0D
 #define AML_SCOPE	0x10
 #define AML_BUFFER	0x11
 #define AML_PACKAGE	0x12
@@ -42,6 +44,9 @@
 #define RES_IRQ		0x22	/* small IRQ, 2 bytes: no flags, edge high */
 #define RES_IO		0x47	/* small I/O port, 7 bytes */
 #define RES_END		0x79	/* end tag, 1 byte: checksum 0 (none) */
+#define RES_MEM32_FIXED	0x86	/* large, 9 bytes: RW, base, length */
+#define RES_INTERRUPT	0x89	/* large extended interrupt: 6 bytes */
+#define RES_INT_FLAGS	0x03	/* consumer, edge, active high, exclusive */
 #define EISA_PNP0501	0x0105D041U	/* EisaId ("PNP0501"): 16550 */
 
 /* An AML byte stream under construction (DSDT_MAX bytes at most). */
@@ -95,6 +100,20 @@ static void name(struct aml *a, const char *seg)
 	emit(a, seg, 4);
 }
 
+/* Name (_CRS, ResourceTemplate () { crs }) */
+static void name_crs(struct aml *a, const uint8_t *crs, size_t len)
+{
+	size_t buf;
+
+	name(a, "_CRS");
+	emit8(a, AML_BUFFER);
+	buf = pkg_open(a);
+	emit8(a, AML_BYTE);
+	emit8(a, (uint8_t)len);
+	emit(a, crs, len);
+	pkg_close(a, buf);
+}
+
 /* \_SB.COM1: a 16550 at NR_ACPI_COM1_PORT with ISA IRQ NR_ACPI_COM1_IRQ. */
 static void com1(struct aml *a)
 {
@@ -107,7 +126,7 @@ static void com1(struct aml *a)
 		RES_IRQ, 1U << NR_ACPI_COM1_IRQ, 0x00,
 		RES_END, 0x00,
 	};
-	size_t dev, buf;
+	size_t dev;
 
 	emit8(a, AML_EXT);
 	emit8(a, AML_DEVICE);
@@ -118,19 +137,54 @@ static void com1(struct aml *a)
 	emit(a, hid, sizeof(hid));
 	name(a, "_UID");
 	emit8(a, AML_ZERO);
-	name(a, "_CRS");
-	emit8(a, AML_BUFFER);
-	buf = pkg_open(a);
+	name_crs(a, crs, sizeof(crs));
+	pkg_close(a, dev);
+}
+
+/* \_SB.VRnn: a virtio-mmio device (Linux's virtio_mmio: LNRO0005). */
+static void virtio_mmio(struct aml *a, unsigned int i,
+			const struct nr_acpi_mmio *d)
+{
+	uint8_t crs[12 + 9 + 2] = {
+		RES_MEM32_FIXED, 9, 0, 0x01,		/* read-write */
+	};
+	char seg[4];
+	size_t dev;
+
+	put32(crs + 4, d->base);
+	put32(crs + 8, d->size);
+	crs[12] = RES_INTERRUPT;
+	put16(crs + 13, 6);
+	crs[15] = RES_INT_FLAGS;
+	crs[16] = 1;					/* one GSI */
+	put32(crs + 17, d->gsi);
+	crs[21] = RES_END;
+	crs[22] = 0;
+
+	emit8(a, AML_EXT);
+	emit8(a, AML_DEVICE);
+	dev = pkg_open(a);
+	seg[0] = 'V';
+	seg[1] = 'R';
+	seg[2] = (char)('0' + i / 10);
+	seg[3] = (char)('0' + i % 10);
+	emit(a, seg, 4);
+	name(a, "_HID");
+	emit8(a, AML_STRING);
+	emit(a, "LNRO0005", 9);				/* with its NUL */
+	name(a, "_UID");
 	emit8(a, AML_BYTE);
-	emit8(a, (uint8_t)sizeof(crs));
-	emit(a, crs, sizeof(crs));
-	pkg_close(a, buf);
+	emit8(a, (uint8_t)i);
+	name_crs(a, crs, sizeof(crs));
 	pkg_close(a, dev);
 }
 
 /* The DSDT's AML: \_S5 and the devices. */
-static void dsdt_aml(struct aml *a)
+static void dsdt_aml(struct aml *a, const struct nr_acpi_mmio *devs,
+		     unsigned int ndevs)
 {
+	unsigned int i;
+
 	const uint8_t s5[] = {
 		AML_BYTE, NR_ACPI_S5, AML_BYTE, NR_ACPI_S5, AML_ZERO, AML_ZERO,
 	};
@@ -149,6 +203,8 @@ static void dsdt_aml(struct aml *a)
 	emit8(a, AML_ROOT);
 	emit(a, "_SB_", 4);
 	com1(a);
+	for (i = 0; i < ndevs; i++)
+		virtio_mmio(a, i, &devs[i]);
 	pkg_close(a, at);
 }
 
@@ -163,18 +219,21 @@ static size_t align16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-static size_t dsdt_len(void)
+static size_t dsdt_len(const struct nr_acpi_mmio *devs, unsigned int ndevs)
 {
 	struct aml a;
 
-	dsdt_aml(&a);
+	dsdt_aml(&a, devs, ndevs);
 	return HDR_LEN + a.n;
 }
 
-size_t nr_acpi_size(unsigned int ncpus)
+size_t nr_acpi_size(unsigned int ncpus, const struct nr_acpi_mmio *devs,
+		    unsigned int ndevs)
 {
+	if (ndevs > NR_ACPI_MAX_MMIO)
+		return 0;
 	return align16(RSDP_LEN) + align16(HDR_LEN + 2 * 8) +
-	       align16(FADT_LEN) + align16(dsdt_len()) +
+	       align16(FADT_LEN) + align16(dsdt_len(devs, ndevs)) +
 	       align16(madt_len(ncpus));
 }
 
@@ -210,25 +269,26 @@ static void gas_io(uint8_t *g, uint16_t port)
 }
 
 size_t nr_acpi_tables(uint8_t *buf, size_t size, uint32_t gpa,
-		      unsigned int ncpus, uint8_t ioapic_id)
+		      unsigned int ncpus, uint8_t ioapic_id,
+		      const struct nr_acpi_mmio *devs, unsigned int ndevs)
 {
-	size_t len = nr_acpi_size(ncpus);
+	size_t len = nr_acpi_size(ncpus, devs, ndevs);
 	size_t o_xsdt = align16(RSDP_LEN);
 	size_t o_fadt = o_xsdt + align16(HDR_LEN + 2 * 8);
 	size_t o_dsdt = o_fadt + align16(FADT_LEN);
-	size_t o_madt = o_dsdt + align16(dsdt_len());
+	size_t o_madt = o_dsdt + align16(dsdt_len(devs, ndevs));
 	struct aml aml;
 	uint8_t *t, *e;
 	unsigned int i;
 
 	if (ncpus == 0 || ncpus > NR_ACPI_MAX_CPUS || (gpa & 15) ||
-	    size < len)
+	    ndevs > NR_ACPI_MAX_MMIO || size < len)
 		return 0;
 	memset(buf, 0, len);
 
-	/* DSDT: \_S5 and COM1. */
+	/* DSDT: \_S5 and the devices. */
 	t = buf + o_dsdt;
-	dsdt_aml(&aml);
+	dsdt_aml(&aml, devs, ndevs);
 	header(t, "DSDT", HDR_LEN + aml.n, 2);
 	memcpy(t + HDR_LEN, aml.b, aml.n);
 	seal(t);

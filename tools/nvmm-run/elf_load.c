@@ -5,6 +5,10 @@
  * p_memsz); the entry point must lie in one of them. The guest runs with
  * identity page tables, so a segment whose p_vaddr differs from its
  * p_paddr is reported: its code would run at the wrong addresses.
+ *
+ * A Linux vmlinux is loaded the same way, at its physical addresses, and
+ * entered where its PVH note (Xen's PHYS32_ENTRY, which Linux's PVH
+ * entry publishes) says, in 32-bit protected mode (linux.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +22,52 @@
 
 #include "nvmm-run.h"
 
+#define XEN_ELFNOTE_PHYS32_ENTRY	18
+
+/* The PVH entry point from PT_NOTE segments, or 0. */
+static uint64_t pvh_entry(Elf *e, const char *raw, size_t raw_size)
+{
+	const uint8_t *p, *end;
+	uint32_t namesz, descsz, type;
+	uint64_t entry = 0;
+	GElf_Phdr ph;
+	size_t n, i;
+
+	if (elf_getphdrnum(e, &n) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (gelf_getphdr(e, (int)i, &ph) == NULL ||
+		    ph.p_type != PT_NOTE || ph.p_offset > raw_size ||
+		    ph.p_filesz > raw_size - ph.p_offset)
+			continue;
+		p = (const uint8_t *)raw + ph.p_offset;
+		end = p + ph.p_filesz;
+		while (end - p >= 12) {
+			memcpy(&namesz, p, 4);
+			memcpy(&descsz, p + 4, 4);
+			memcpy(&type, p + 8, 4);
+			p += 12;
+			if ((size_t)(end - p) < ((namesz + 3ULL) & ~3ULL))
+				break;
+			if (namesz == 4 && !memcmp(p, "Xen", 4) &&
+			    type == XEN_ELFNOTE_PHYS32_ENTRY &&
+			    (descsz == 4 || descsz == 8) &&
+			    (size_t)(end - p) >= 4 + descsz) {
+				memcpy(&entry, p + 4, descsz);
+				return entry;
+			}
+			p += (namesz + 3ULL) & ~3ULL;
+			if ((size_t)(end - p) < ((descsz + 3ULL) & ~3ULL))
+				break;
+			p += (descsz + 3ULL) & ~3ULL;
+		}
+	}
+	return 0;
+}
+
 static int load_segments(struct nr_vm *vm, Elf *e, const char *path,
-			 uint64_t limit, const char *raw, size_t raw_size)
+			 uint64_t limit, const char *raw, size_t raw_size,
+			 bool kernel)
 {
 	GElf_Phdr ph;
 	size_t n, i;
@@ -56,7 +104,7 @@ static int load_segments(struct nr_vm *vm, Elf *e, const char *path,
 			       (uint64_t)(ph.p_paddr + ph.p_memsz), limit);
 			return -1;
 		}
-		if (ph.p_vaddr != ph.p_paddr)
+		if (ph.p_vaddr != ph.p_paddr && !kernel)
 			nr_err("%s: warning: segment %zu has virtual address "
 			       "%#" PRIx64 " but physical %#" PRIx64 "; the "
 			       "guest runs with memory mapped one to one",
@@ -82,7 +130,7 @@ static int load_segments(struct nr_vm *vm, Elf *e, const char *path,
 		nr_err("%s: no PT_LOAD segment", path);
 		return -1;
 	}
-	if (!entry_ok) {
+	if (!entry_ok && !kernel) {
 		nr_err("%s: the entry point %#" PRIx64 " is in no loaded "
 		       "segment", path, vm->entry);
 		return -1;
@@ -90,7 +138,8 @@ static int load_segments(struct nr_vm *vm, Elf *e, const char *path,
 	return 0;
 }
 
-int nr_elf_load(struct nr_vm *vm, const char *path, uint64_t limit)
+static int elf_load(struct nr_vm *vm, const char *path, uint64_t limit,
+		    bool kernel)
 {
 	GElf_Ehdr eh;
 	Elf *e = NULL;
@@ -130,10 +179,34 @@ int nr_elf_load(struct nr_vm *vm, const char *path, uint64_t limit)
 		goto out;
 	}
 	vm->entry = eh.e_entry;
-	ret = load_segments(vm, e, path, limit, raw, raw_size);
+	if (kernel) {
+		vm->entry = pvh_entry(e, raw, raw_size);
+		if (vm->entry == 0 || vm->entry >= 0xFFFFFFFFULL) {
+			nr_err("%s: an ELF file without a PVH entry point "
+			       "(Xen note PHYS32_ENTRY): not a Linux vmlinux "
+			       "built with CONFIG_PVH", path);
+			goto out;
+		}
+	}
+	ret = load_segments(vm, e, path, limit, raw, raw_size, kernel);
+	if (ret == 0 && kernel && vm->entry >= vm->load_end) {
+		nr_err("%s: the PVH entry point %#" PRIx64 " is past the "
+		       "kernel", path, vm->entry);
+		ret = -1;
+	}
 out:
 	if (e != NULL)
 		elf_end(e);
 	close(fd);
 	return ret;
+}
+
+int nr_elf_load(struct nr_vm *vm, const char *path, uint64_t limit)
+{
+	return elf_load(vm, path, limit, false);
+}
+
+int nr_elf_load_pvh(struct nr_vm *vm, const char *path, uint64_t limit)
+{
+	return elf_load(vm, path, limit, true);
 }

@@ -9,8 +9,11 @@
  * Each VCPU thread runs its APIC, under a lock, as a device's thread may
  * raise an interrupt in it and kick the VCPU; its timer wakes it with
  * SIG_KICK (a POSIX timer aimed at the thread), which ends a running
- * nvmm_vcpu_run() or the sleep of a halted VCPU. IPIs between VCPUs: not
- * yet (1 VCPU).
+ * nvmm_vcpu_run() or the sleep of a halted VCPU. An IPI a VCPU sends
+ * (its APIC reports it after the ICR write) is routed here to the APICs
+ * its destination names: fixed and lowest-priority vectors are raised
+ * there, NMIs are injected ahead of any vector, INIT and start-up IPIs go
+ * to smp.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +38,7 @@ static pthread_mutex_t lapic_lock[NR_MAX_VCPUS];
 static timer_t kick[NR_MAX_VCPUS];
 static int kick_sig;
 static unsigned int nvcpus;
+static bool nmi_pending[NR_MAX_VCPUS];	/* under lapic_lock[] */
 static struct nr_ioapic ioapic;		/* one, shared by the VCPUs */
 static pthread_mutex_t ioapic_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -57,42 +61,142 @@ static struct timespec ts_of(uint64_t ns)
 }
 
 /*
- * An edge on ISA IRQ irq: through the I/O APIC pin the MP table gives it
- * (IRQ 0 on pin 2) to its destination's local APIC, whose VCPU is kicked
- * to take it. From any thread.
+ * Whether APIC cpu is in destination dest (SDM vol. 3A, 11.6.2): its ID,
+ * or 0xFF for all, in physical mode; in logical mode a bit of its LDR, in
+ * the flat model, or its cluster and a bit, in the cluster model. Under
+ * lapic_lock[cpu].
  */
-static void isa_irq(unsigned int irq)
+static bool is_dest(unsigned int cpu, uint8_t dest, bool logical)
+{
+	const struct nr_lapic *a = &lapic[cpu];
+	uint8_t ldr = (uint8_t)(a->ldr >> 24);
+
+	if (dest == 0xFF)
+		return true;
+	if (!logical)
+		return dest == (uint8_t)(a->id >> 24);
+	if ((a->dfr >> 28) == 0xF)
+		return (ldr & dest) != 0;
+	return (ldr >> 4) == (dest >> 4) && (ldr & dest & 0xF) != 0;
+}
+
+/* A vector into cpu's APIC (or an NMI), and the VCPU kicked to take it. */
+static void raise_on(unsigned int cpu, uint8_t vector, bool nmi)
+{
+	pthread_mutex_lock(&lapic_lock[cpu]);
+	if (nmi)
+		nmi_pending[cpu] = true;
+	else
+		nr_lapic_raise(&lapic[cpu], vector, false);
+	pthread_mutex_unlock(&lapic_lock[cpu]);
+	if (nmi)
+		nr_smp_send_nmi(cpu);
+	nr_vcpu_kick(cpu);
+}
+
+/*
+ * An edge on an I/O APIC input: to its destination's local APIC, whose
+ * VCPU is kicked to take it. From any thread.
+ */
+void nr_intr_edge(unsigned int gsi)
 {
 	uint8_t vector, dest;
-	bool on, logical;
+	bool on, logical, match;
 	unsigned int i;
 
 	pthread_mutex_lock(&ioapic_lock);
-	on = nr_ioapic_route(&ioapic, irq == 0 ? 2 : irq, &vector, &dest,
-			     &logical);
+	on = nr_ioapic_route(&ioapic, gsi, &vector, &dest, &logical);
 	pthread_mutex_unlock(&ioapic_lock);
 	if (!on)
 		return;
 	for (i = 0; i < nvcpus; i++) {
-		bool match;
-
 		pthread_mutex_lock(&lapic_lock[i]);
-		/* Flat logical mode: a bit per APIC in LDR's top byte. */
-		match = logical ? ((lapic[i].ldr >> 24) & dest) != 0 :
-			dest == i;
-		if (match)
-			nr_lapic_raise(&lapic[i], vector, false);
+		match = is_dest(i, dest, logical);
 		pthread_mutex_unlock(&lapic_lock[i]);
 		if (match) {
-			nr_vcpu_kick(i);
+			raise_on(i, vector, false);
 			break;	/* lowest priority: the first */
 		}
 	}
 }
 
+/* ICR delivery modes (bits 10:8). */
+#define DM_FIXED	0
+#define DM_LOWEST	1
+#define DM_NMI		4
+#define DM_INIT		5
+#define DM_STARTUP	6
+
+/* An INIT: the APIC back to its reset state, then the VCPU waits. */
+static void init_cpu(unsigned int cpu)
+{
+	if (cpu == 0)
+		return;		/* smp.c does not reset the bootstrap VCPU */
+	pthread_mutex_lock(&lapic_lock[cpu]);
+	nr_lapic_reset(&lapic[cpu], (uint8_t)(lapic[cpu].id >> 24));
+	nmi_pending[cpu] = false;
+	pthread_mutex_unlock(&lapic_lock[cpu]);
+	nr_smp_send_init(cpu);
+}
+
+/*
+ * The IPI VCPU from sent, to the others it names: the sender's own part
+ * of a fixed IPI its APIC has taken already (lapic.c).
+ */
+static void route_ipi(unsigned int from, const struct nr_lapic_ipi *ipi)
+{
+	unsigned int vector = ipi->icr_lo & 0xFF;
+	unsigned int mode = (ipi->icr_lo >> 8) & 7;
+	unsigned int shorthand = (ipi->icr_lo >> 18) & 3;
+	bool logical = ipi->icr_lo & 0x800, level = ipi->icr_lo & 0x4000;
+	bool trigger_level = ipi->icr_lo & 0x8000, match;
+	unsigned int i;
+
+	/* An INIT level de-assert (INIT, level-triggered, level 0): none. */
+	if (mode == DM_INIT && trigger_level && !level)
+		return;
+	for (i = 0; i < nvcpus; i++) {
+		/*
+		 * Self: not in "all but self", nor in "all" for a fixed
+		 * vector, which lapic.c has raised already.
+		 */
+		if (i == from && (shorthand == 3 ||
+				  (shorthand == 2 && mode == DM_FIXED)))
+			continue;
+		if (shorthand == 0) {
+			pthread_mutex_lock(&lapic_lock[i]);
+			match = is_dest(i, ipi->dest, logical);
+			pthread_mutex_unlock(&lapic_lock[i]);
+			if (!match)
+				continue;
+		}
+		switch (mode) {
+		case DM_FIXED:
+		case DM_LOWEST:
+			raise_on(i, (uint8_t)vector, false);
+			break;
+		case DM_NMI:
+			raise_on(i, 2, true);
+			break;
+		case DM_INIT:
+			if (i != from)
+				init_cpu(i);
+			break;
+		case DM_STARTUP:
+			nr_smp_send_sipi(i, (uint8_t)vector);
+			break;
+		default:
+			break;	/* SMI and the reserved modes: nothing */
+		}
+		if (mode == DM_LOWEST)
+			break;	/* lowest priority: the first */
+	}
+}
+
+/* ISA IRQ 4, on input 4 as the MP table and the DSDT say. */
 static void com1_irq(void)
 {
-	isa_irq(4);
+	nr_intr_edge(4);
 }
 
 /*
@@ -134,6 +238,7 @@ int nr_intr_init(struct nr_vm *vm)
 		pthread_mutex_init(&lapic_lock[i], NULL);
 		nr_lapic_reset(&lapic[i], (uint8_t)i);
 	}
+	nr_smp_init(vm);
 	/* Its ID follows the CPUs', as the MP table says (mptable.c). */
 	nr_ioapic_reset(&ioapic, (uint8_t)vm->nvcpus);
 	return nr_serial_set_irq(com1_irq);
@@ -209,8 +314,11 @@ void nr_intr_vcpu_end(struct nvmm_vcpu *vcpu)
 
 bool nr_intr_mmio(struct nvmm_mem *mem)
 {
-	struct nr_lapic *a = &lapic[mem->vcpu->cpuid];
+	unsigned int cpu = mem->vcpu->cpuid;
+	struct nr_lapic *a = &lapic[cpu];
 	uint64_t off = mem->gpa - NR_LAPIC_BASE;
+	struct nr_lapic_ipi ipi;
+	bool send = false;
 	uint32_t v;
 
 	if (mem->gpa < NR_LAPIC_BASE || off >= NR_LAPIC_SIZE)
@@ -219,9 +327,16 @@ bool nr_intr_mmio(struct nvmm_mem *mem)
 	if (mem->write) {
 		if (mem->size == 4 && !(off & 3)) {
 			memcpy(&v, mem->data, 4);
-			pthread_mutex_lock(&lapic_lock[mem->vcpu->cpuid]);
+			pthread_mutex_lock(&lapic_lock[cpu]);
 			nr_lapic_write(a, (uint32_t)off, v, now_ns());
-			pthread_mutex_unlock(&lapic_lock[mem->vcpu->cpuid]);
+			if (a->ipi_pending) {
+				ipi = a->ipi;
+				a->ipi_pending = false;
+				send = true;
+			}
+			pthread_mutex_unlock(&lapic_lock[cpu]);
+			if (send)
+				route_ipi(cpu, &ipi);
 		}
 		return true;
 	}
@@ -252,19 +367,51 @@ static void arm(unsigned int cpu, uint64_t when)
 	timer_settime(kick[cpu], TIMER_ABSTIME, &its, NULL);
 }
 
+/* Not now: exit when the guest can take an interrupt (INT_READY). */
+static int want_window(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
+{
+	struct nvmm_x64_state *st = vcpu->state;
+
+	if (vcpu->exit->exitstate.int_window_exiting)
+		return 0;
+	if (nvmm_vcpu_getstate(&vm->mach, vcpu, NVMM_X64_STATE_INTR) == -1)
+		return -1;
+	st->intr.int_window_exiting = 1;
+	return nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_INTR);
+}
+
 int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 {
 	const struct nvmm_vcpu_exit *x = vcpu->exit;
 	struct nr_lapic *a = &lapic[vcpu->cpuid];
-	struct nvmm_x64_state *st = vcpu->state;
 	uint64_t next;
 	int v;
+
+	bool nmi;
 
 	pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
 	next = nr_lapic_timer(a, now_ns());
 	v = nr_lapic_pending(a);
+	nmi = nmi_pending[vcpu->cpuid];
 	pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
 	arm(vcpu->cpuid, next);
+	/* An NMI first, once the last one's handler is done (NMI_READY). */
+	if (nmi && !x->exitstate.nmi_window_exiting &&
+	    !x->exitstate.evt_pending) {
+		vcpu->event->type = NVMM_VCPU_EVENT_INTR;
+		vcpu->event->vector = 2;
+		if (nvmm_vcpu_inject(&vm->mach, vcpu) == 0) {
+			pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
+			nmi_pending[vcpu->cpuid] = false;
+			pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
+			return v < 0 ? 0 : want_window(vm, vcpu);
+		}
+		if (errno != EAGAIN && errno != EBUSY) {
+			nr_errno("VCPU %u: nvmm_vcpu_inject(NMI)",
+				 vcpu->cpuid);
+			return -1;
+		}
+	}
 	if (v < 0)
 		return 0;
 	if ((x->exitstate.rflags & RFLAGS_IF) && !x->exitstate.int_shadow &&
@@ -283,18 +430,24 @@ int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 			return -1;
 		}
 	}
-	/* Not now: exit when the guest can take it (INT_READY). */
-	if (x->exitstate.int_window_exiting)
-		return 0;
-	if (nvmm_vcpu_getstate(&vm->mach, vcpu, NVMM_X64_STATE_INTR) == -1)
-		return -1;
-	st->intr.int_window_exiting = 1;
-	return nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_INTR);
+	return want_window(vm, vcpu);
+}
+
+static bool nmi_waiting(unsigned int cpu)
+{
+	bool nmi;
+
+	pthread_mutex_lock(&lapic_lock[cpu]);
+	nmi = nmi_pending[cpu];
+	pthread_mutex_unlock(&lapic_lock[cpu]);
+	return nmi;
 }
 
 /*
+ * A HLT with IF=0: the end on a lone VCPU; with others, the VCPU parks
+ * (smp.c) until an INIT or an NMI.
  * A HLT with IF=1: sleep until the APIC has an interrupt to deliver (its
- * timer, or a device's thread that raises one and kicks us). The kick is
+ * timer, an IPI, or a device's thread that raises one and kicks us). The kick is
  * blocked while we look, and ppoll() unblocks it as it starts to wait,
  * so none is lost between the look and the sleep.
  */
@@ -306,9 +459,18 @@ bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 	struct timespec ts;
 	uint64_t next, now;
 
-	(void)vm;
-	if (!(vcpu->exit->exitstate.rflags & RFLAGS_IF))
-		return false;		/* halted for good */
+	if (!(vcpu->exit->exitstate.rflags & RFLAGS_IF)) {
+		if (vm->nvcpus == 1)
+			return false;	/* halted for good */
+		/* Until an INIT or an NMI; the last to park ends it all. */
+		if (nmi_waiting(vcpu->cpuid))
+			return true;
+		if (nr_smp_park(vcpu->cpuid))
+			return false;
+		if (nmi_waiting(vcpu->cpuid))	/* came as we parked */
+			nr_smp_send_nmi(vcpu->cpuid);
+		return true;
+	}
 	sigemptyset(&kickset);
 	sigaddset(&kickset, kick_sig);
 	pthread_sigmask(SIG_BLOCK, &kickset, &waitmask);
@@ -317,11 +479,14 @@ bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 		pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
 		now = now_ns();
 		next = nr_lapic_timer(a, now);
-		pending = nr_lapic_pending(a) >= 0;
+		pending = nr_lapic_pending(a) >= 0 ||
+			  nmi_pending[vcpu->cpuid];
 		pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
 		if (pending)
 			break;
-		if (next == 0 && !nr_serial_may_interrupt()) {
+		/* Another VCPU may send an IPI: only a lone one can tell. */
+		if (next == 0 && vm->nvcpus == 1 &&
+		    !nr_serial_may_interrupt()) {
 			nr_err("VCPU %u: halted with nothing to wake it",
 			       vcpu->cpuid);
 			break;

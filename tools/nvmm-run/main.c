@@ -3,13 +3,16 @@
  * nvmm-run: run a 64-bit ELF guest, or a Linux kernel, on nvmm.
  *
  *   nvmm-run [--mem MIB] [--vcpus N] [--verbose] GUEST.elf [ARGS...]
- *   nvmm-run [--mem MIB] --kernel BZIMAGE [--initrd FILE] [--append LINE]
+ *   nvmm-run [--mem MIB] [--vcpus N] --kernel BZIMAGE [--initrd FILE]
+ *            [--append LINE] [--disk FILE]
  *
  * A Linux kernel is loaded as its 64-bit boot protocol says (linux.c),
  * with ACPI tables (acpi.c) and an MP table (mptable.c), a reset at the
  * reset vector, a local APIC with a TSC-deadline timer and
- * an I/O APIC (intr.c), and the UART's interrupts (stdin is its input):
- * it boots to its /init on 1 VCPU. Not yet: other VCPUs, a disk.
+ * an I/O APIC (intr.c), and the UART's interrupts (stdin is its input).
+ * VCPU 0 enters the kernel; Linux starts the others with INIT and
+ * start-up IPIs (smp.c). A raw image file is its virtio disk
+ * (virtio_blk.c, on virtio-mmio: virtio_mmio.c).
  *
  * The guest gets MIB of RAM at guest-physical 0 (default 64), N VCPUs
  * (default 1) all entered at the ELF entry point in long mode (paging.c
@@ -66,12 +69,15 @@ static void usage(FILE *f)
 		"[ARGS...]\n"
 		"       nvmm-run [--mem MIB] [--verbose] --kernel BZIMAGE "
 		"[--initrd FILE]\n"
-		"                [--append CMDLINE]\n"
+		"                [--append CMDLINE] [--vcpus N] [--disk FILE]\n"
 		"  --mem MIB    guest RAM at guest-physical 0 (default %d)\n"
 		"  --kernel F   a Linux bzImage, entered at its 64-bit entry "
 		"point\n"
 		"  --initrd F   its initramfs\n"
 		"  --append S   its command line\n"
+		"  --disk F     a raw disk image, a virtio disk for Linux "
+		"(read-only\n"
+		"               if the file is)\n"
 		"  --vcpus N    VCPUs, all entered at the ELF entry point "
 		"(default 1)\n"
 		"  --verbose    report segments, exits to unknown ports, MSRs\n"
@@ -189,18 +195,20 @@ int main(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "append", required_argument, NULL, 'a' },
+		{ "disk", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct nr_vm vm;
 	unsigned long mem_mib = DEFAULT_MEM_MIB;
 	const char *kernel = NULL, *initrd = NULL, *append = NULL;
+	const char *disk = NULL;
 	char *cmdline = NULL;
 	unsigned int i;
 	int c, status = NR_EXIT_ERROR;
 
 	vm.nvcpus = 1;
-	while ((c = getopt_long(argc, argv, "+m:c:vhk:i:a:", opts,
+	while ((c = getopt_long(argc, argv, "+m:c:vhk:i:a:d:", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -222,6 +230,9 @@ int main(int argc, char **argv)
 		case 'a':
 			append = optarg;
 			break;
+		case 'd':
+			disk = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -230,13 +241,15 @@ int main(int argc, char **argv)
 			return NR_EXIT_USAGE;
 		}
 	}
-	if (kernel == NULL && (initrd != NULL || append != NULL)) {
-		nr_err("--initrd and --append go with --kernel");
+	if (kernel == NULL &&
+	    (initrd != NULL || append != NULL || disk != NULL)) {
+		nr_err("--initrd, --append and --disk go with --kernel");
 		return NR_EXIT_USAGE;
 	}
-	if (kernel != NULL && vm.nvcpus != 1) {
-		nr_err("--kernel: 1 VCPU only so far (no INIT and start-up "
-		       "IPIs to start the others)");
+	/* Above it: the devices' MMIO (the disk's, the APICs'). */
+	if (kernel != NULL && mem_mib > NR_LINUX_MAX_RAM_MIB) {
+		nr_err("--mem %lu: a Linux guest gets %d MiB at most (no RAM "
+		       "above 4 GiB yet)", mem_mib, NR_LINUX_MAX_RAM_MIB);
 		return NR_EXIT_USAGE;
 	}
 	if ((kernel == NULL) == (optind >= argc)) {
@@ -261,6 +274,11 @@ int main(int argc, char **argv)
 	if (vm_create(&vm, mem_mib) == -1)
 		goto out;
 	if (kernel != NULL) {
+		if (disk != NULL) {
+			if (nr_disk_open(&vm, disk) == -1)
+				goto out;
+			vm.disk = true;
+		}
 		if (nr_linux_load(&vm, kernel, initrd, cmdline) == -1)
 			goto out;
 	} else if (nr_elf_load(&vm, argv[optind],
@@ -269,11 +287,13 @@ int main(int argc, char **argv)
 	}
 	if (nr_boot_setup(&vm, cmdline) == -1)
 		goto out;
-	for (i = 0; i < vm.nvcpus; i++)
+	/* Linux starts its other VCPUs itself (smp.c). */
+	for (i = 0; i < (kernel != NULL ? 1 : vm.nvcpus); i++)
 		if (nr_vcpu_boot(&vm, i) == -1)
 			goto out;
 	status = nr_run(&vm);
 out:
+	nr_disk_close();
 	vm_destroy(&vm);
 	free(cmdline);
 	return status;

@@ -37,8 +37,11 @@ struct nr_vm {
 	uint64_t entry;
 	uint64_t load_end;	/* ELF: first byte above every segment */
 	bool linux_boot;	/* Linux: 64-bit boot protocol registers */
-	uint64_t zero_page;	/* Linux: struct boot_params */
+	bool pvh;		/* Linux: a vmlinux entered through PVH */
+	uint64_t zero_page;	/* Linux: struct boot_params, or PVH's
+				 * struct hvm_start_info */
 	unsigned long tsc_khz;	/* Linux: the TSC's frequency */
+	bool disk;		/* Linux: a virtio disk (virtio_blk.c) */
 
 	/* Filled by nr_boot_setup(): the boot area at the top of RAM. */
 	uint64_t boot_base;	/* page tables, GDT, command line */
@@ -49,6 +52,8 @@ struct nr_vm {
 
 /* elf_load.c: PT_LOAD segments of path at their p_paddr, below limit. */
 int nr_elf_load(struct nr_vm *vm, const char *path, uint64_t limit);
+/* The same for a Linux vmlinux; vm->entry is its PVH entry point. */
+int nr_elf_load_pvh(struct nr_vm *vm, const char *path, uint64_t limit);
 
 /* linux.c: a bzImage, an initramfs and a command line, to boot Linux. */
 int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
@@ -88,6 +93,35 @@ bool nr_intr_mmio(struct nvmm_mem *mem);
 int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu);
 bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu);
 uint64_t nr_intr_apic_base(unsigned int cpu);
+/* An edge on I/O APIC input gsi, from any thread. */
+void nr_intr_edge(unsigned int gsi);
+
+/* virtio_blk.c: a virtio-mmio disk on a raw image, for Linux guests. */
+#define NR_DISK_BASE		0xD0000000ULL	/* its register page */
+#define NR_DISK_GSI		16
+#define NR_LINUX_MAX_RAM_MIB	3072		/* RAM ends below it */
+int nr_disk_open(struct nr_vm *vm, const char *path);
+bool nr_disk_mmio(struct nvmm_mem *mem);
+void nr_disk_close(void);
+
+/*
+ * smp.c: a Linux guest's other VCPUs, started by INIT and start-up IPIs.
+ * VCPU 0 runs from the start, the others wait for their start-up IPI.
+ */
+void nr_smp_init(struct nr_vm *vm);
+void nr_smp_send_init(unsigned int cpu);
+void nr_smp_send_sipi(unsigned int cpu, uint8_t vector);
+/* An NMI for cpu: it leaves a halt with interrupts off. */
+void nr_smp_send_nmi(unsigned int cpu);
+/* cpu halted with interrupts off; true if no VCPU runs any more. */
+bool nr_smp_park(unsigned int cpu);
+/*
+ * Before each run: wait while cpu may not run; enter it at its start-up
+ * vector if one came. 0 to run, 1 when no VCPU runs any more, -1 on error.
+ */
+int nr_smp_wait(struct nr_vm *vm, struct nvmm_vcpu *vcpu);
+/* The machine ends: wake every waiting VCPU thread. */
+void nr_smp_end(void);
 
 /* main.c */
 void nr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

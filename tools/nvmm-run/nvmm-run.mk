@@ -8,7 +8,8 @@ NVMM_RUN_LIBELF_LIBS := $(shell pkg-config --libs libelf 2>/dev/null || echo -le
 $(B)/bin/nvmm-run: $(NVMM_RUN_SRCS) tools/nvmm-run/nvmm-run.h \
 		tools/nvmm-run/bzimage.h tools/nvmm-run/mptable.h \
 		tools/nvmm-run/lapic.h tools/nvmm-run/ioapic.h \
-		tools/nvmm-run/acpi.h tools/nvmm-run/bytes.h $(LIB_HDRS) \
+		tools/nvmm-run/acpi.h tools/nvmm-run/bytes.h \
+		tools/nvmm-run/virtio_mmio.h $(LIB_HDRS) \
 		$(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(NVMM_RUN_LIBELF_CFLAGS) -o $@ $(NVMM_RUN_SRCS) \

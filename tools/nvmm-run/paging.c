@@ -127,6 +127,35 @@ static void seg_system(struct nvmm_x64_state_seg *s, unsigned int type)
 	s->limit = 0xFFFF;
 }
 
+/*
+ * Linux's PVH entry (arch/x86/platform/pvh/head.S; Xen's HVM direct boot
+ * ABI): 32-bit protected mode without paging, flat 4 GiB code and data
+ * segments, a busy 32-bit TSS, EBX = the start info. The kernel loads
+ * its own GDT and page tables.
+ */
+static void pvh_state(const struct nr_vm *vm, struct nvmm_x64_state *st)
+{
+	static const int data[] = {
+		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
+		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		seg_flat(&st->segs[data[i]], SEL_DATA, 0x3, false);
+	seg_flat(&st->segs[NVMM_X64_SEG_CS], SEL_BOOT_CS, 0xB, false);
+	seg_system(&st->segs[NVMM_X64_SEG_TR], 0xB);
+	st->segs[NVMM_X64_SEG_TR].limit = 0x67;
+	memset(st->gprs, 0, sizeof(st->gprs));
+	st->gprs[NVMM_X64_GPR_RIP] = vm->entry;
+	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
+	st->gprs[NVMM_X64_GPR_RBX] = vm->zero_page;
+	st->crs[NVMM_X64_CR_CR0] = CR0_ET | CR0_PE;
+	st->crs[NVMM_X64_CR_CR3] = 0;
+	st->crs[NVMM_X64_CR_CR4] = 0;
+	st->msrs[NVMM_X64_MSR_EFER] = 0;
+}
+
 int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu)
 {
 	struct nvmm_vcpu *vcpu = &vm->vcpu[cpu];
@@ -174,6 +203,8 @@ int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu)
 	st->msrs[NVMM_X64_MSR_EFER] = EFER_LME | EFER_LMA;
 	memset(&st->intr, 0, sizeof(st->intr));
 
+	if (vm->pvh)
+		pvh_state(vm, st);
 	if (nvmm_vcpu_setstate(&vm->mach, vcpu, NVMM_X64_STATE_ALL) == -1) {
 		nr_errno("VCPU %u: nvmm_vcpu_setstate", cpu);
 		return -1;

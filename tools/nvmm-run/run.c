@@ -7,8 +7,9 @@
  *             ACPI's sleep control register (S5: power-off, status 0);
  *             any other port: reads all ones, writes ignored,
  *             counted; through nvmm_assist_io and the io callback
- *   MEMORY    nvmm_assist_mem; no device lives in MMIO, so the access is
- *             reported and the VMM ends with NR_EXIT_ERROR
+ *   MEMORY    nvmm_assist_mem: for Linux the local and I/O APICs and the
+ *             virtio disk; any other access is reported and the VMM
+ *             ends with NR_EXIT_ERROR
  *   RDMSR     0 (counted); WRMSR ignored (counted); RIP moves to npc
  *   HALTED    no interrupt can come: the VCPU is done; when every VCPU is
  *             done the VMM ends with 0
@@ -59,6 +60,8 @@ static void vm_end(int status)
 	if (!atomic_compare_exchange_strong(&ending, &no, true))
 		return;
 	atomic_store(&end_status, status);
+	if (vm->linux_boot)
+		nr_smp_end();
 	/* 'ending' first: a VCPU that misses the stop sees it next. */
 	for (i = 0; i < vm->nvcpus; i++) {
 		nvmm_vcpu_stop(&vm->vcpu[i]);
@@ -158,7 +161,7 @@ bool nr_vm_ending(void)
 
 static void mem_callback(struct nvmm_mem *mem)
 {
-	if (vm->linux_boot && nr_intr_mmio(mem))
+	if (vm->linux_boot && (nr_intr_mmio(mem) || nr_disk_mmio(mem)))
 		return;
 	mmio_fault = true;
 	nr_err("VCPU %u: %s of %zu byte(s) at guest-physical %#" PRIx64
@@ -269,6 +272,7 @@ static bool vcpu_exit(struct nvmm_vcpu *vcpu)
 			vm_end(NR_EXIT_ERROR);
 		return true;
 	case NVMM_VCPU_EXIT_INT_READY:
+	case NVMM_VCPU_EXIT_NMI_READY:
 		if (!vm->linux_boot)
 			goto unexpected;
 		return true;	/* nr_intr_before_run() delivers */
@@ -313,6 +317,14 @@ static void *vcpu_thread(void *arg)
 			vm_end(NR_EXIT_ERROR);
 	}
 	while (!atomic_load(&ending)) {
+		if (vm->linux_boot) {
+			int w = nr_smp_wait(vm, vcpu);
+
+			if (w == -1)
+				vm_end(NR_EXIT_ERROR);
+			if (w != 0 || atomic_load(&ending))
+				break;
+		}
 		if (vm->linux_boot && nr_intr_before_run(vm, vcpu) == -1) {
 			nr_errno("VCPU %u: interrupt delivery", vcpu->cpuid);
 			vm_end(NR_EXIT_ERROR);
