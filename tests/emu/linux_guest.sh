@@ -10,14 +10,17 @@
 # boot must see the first one's count (a write that survived the reboot),
 # and end with status 0 (ACPI power-off) after status 4 (reset).
 #
-# usage: linux_guest.sh [vmlinuz|vmlinux]  (the kernel file; vmlinux is
-# entered through PVH, without the decompressor: a minute less on Bochs)
+# usage: linux_guest.sh [vmlinuz|vmlinux [VCPU-COUNTS]]
+#   the kernel file: vmlinux is entered through PVH, without the
+#   decompressor (a minute less on Bochs); VCPU counts default to "1 2"
+#   with two host CPUs, "1" with one
 run=/nvmm/bin/nvmm-run
 g=/add/guest
 kernel=${1:-vmlinuz}
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 vcpus=1
 [ "$cpus" -ge 2 ] && vcpus="1 2"
+[ -n "${2:-}" ] && vcpus=$2
 echo "TAP version 13"
 if [ ! -f "$g/$kernel" ] || [ ! -f $g/disk.img ]; then
 	echo "1..0 # SKIP no guest in $g (tests/qemu/make-guest)"

@@ -471,6 +471,8 @@ bool nr_intr_halt(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 			nr_smp_send_nmi(vcpu->cpuid);
 		return true;
 	}
+	/* An idle guest has said all it had to: a prompt without its EOL. */
+	nr_serial_flush();
 	sigemptyset(&kickset);
 	sigaddset(&kickset, kick_sig);
 	pthread_sigmask(SIG_BLOCK, &kickset, &waitmask);

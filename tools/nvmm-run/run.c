@@ -431,6 +431,10 @@ int nr_run(struct nr_vm *the_vm)
 		pthread_join(threads[i], NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	nr_serial_flush();
+	/* Stopped by a signal (a hung guest?): where each VCPU was. */
+	if (vm->verbose && atomic_load(&end_status) > 128)
+		for (i = 0; i < started; i++)
+			nvmm_vcpu_dump(&vm->mach, &vm->vcpu[i]);
 	report();
 	return atomic_load(&ending) ? atomic_load(&end_status) : 0;
 }

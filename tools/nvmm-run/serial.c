@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * nvmm-run: a 16550A UART.
- *   THR  bytes go to stdout as they are (line-buffered)
+ *   THR  bytes go to stdout as they are (line-buffered; a Linux guest's
+ *        VCPU flushes it when it goes idle, for a prompt)
  *   RBR  a byte of stdin once one is there (LSR.DR says so); EOF: none
  *   LSR  THRE and TEMT always (the transmitter is never busy), DR
  *   IIR  received data (IER bit 0) before THR empty (IER bit 1), as the
