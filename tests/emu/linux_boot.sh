@@ -20,7 +20,7 @@ if [ -z "$k" ]; then
 	echo "1..0 # SKIP no kernel image added (/boot/vmlinuz-* unreadable?)"
 	exit 4
 fi
-echo "1..11"
+echo "1..12"
 n=0
 check() {	# check NAME COMMAND...: one TAP line
 	n=$((n + 1))
@@ -42,6 +42,7 @@ echo "LB-INIT-UP"
 $B uname -a
 echo "LB-VCPUS $($B grep -c ^processor /proc/cpuinfo)"
 echo "LB-CLOCK $($B cat /sys/devices/system/clockevents/clockevent0/current_device)"
+echo "LB-DATE $($B date -u +%Y-%m-%d)"
 $B poweroff -f
 EOI
 chmod +x $ir/init
@@ -83,6 +84,8 @@ check init_ran sh -c "grep -q -a '^LB-INIT-UP' /tmp/lb.txt &&
 	grep -q -a '^Linux (none) .* x86_64' /tmp/lb.txt &&
 	grep -q -a '^LB-VCPUS 1' /tmp/lb.txt &&
 	grep -q -a '^LB-CLOCK lapic-deadline' /tmp/lb.txt"
+# The guest's date from nvmm-run's CMOS clock, the host's (in UTC).
+check rtc_date sh -c "grep -q -a \"^LB-DATE \$(date -u +%Y-%m-%d)\" /tmp/lb.txt"
 check acpi_power_off_status_0 sh -c "[ $rc = 0 ] &&
 	grep -q -a 'reboot: Power down' /tmp/lb.txt &&
 	grep -q 'the guest powers off' /tmp/lb.err &&
@@ -114,7 +117,7 @@ r1=$?
 r2=$?
 sed 's/^/# /' /tmp/e1 /tmp/e2
 check bad_kernels_refused sh -c "[ $r1 = 1 ] && [ $r2 = 1 ] &&
-	grep -q 'truncated' /tmp/e1 && grep -q 'not a Linux kernel' /tmp/e2"
+	grep -q 'truncated' /tmp/e1 && grep -q 'without a PVH entry point' /tmp/e2"
 "$run" --mem 32 --kernel "$k" </dev/null >/dev/null 2>/tmp/e3
 r3=$?
 sed 's/^/# /' /tmp/e3

@@ -3,8 +3,9 @@
  * nvmm-run: one thread per VCPU, each running its VCPU until the machine
  * ends, and what each exit means:
  *   IO        the UART, the debug-exit port (the VMM ends with the value
- *             written); for Linux the reset ports (NR_EXIT_RESET) and
- *             ACPI's sleep control register (S5: power-off, status 0);
+ *             written); for Linux the CMOS clock (rtc.c), the reset
+ *             ports (NR_EXIT_RESET) and ACPI's sleep control register
+ *             (S5: power-off, status 0);
  *             any other port: reads all ones, writes ignored,
  *             counted; through nvmm_assist_io and the io callback
  *   MEMORY    nvmm_assist_mem: for Linux the local and I/O APICs and the
@@ -26,9 +27,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "acpi.h"
 #include "nvmm-run.h"
+#include "rtc.h"
 
 #define SIG_KICK	SIGUSR1
 #define MSR_APIC_BASE	0x1B
@@ -50,6 +53,12 @@ static struct {
 	uint16_t first_port;
 	bool first_in;
 } stats = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* The CMOS clock (rtc.c), shared by the VCPUs; its state starts zeroed. */
+static struct {
+	pthread_mutex_t lock;
+	struct nr_rtc r;
+} rtc = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* The first caller decides the status; every VCPU is then stopped. */
 static void vm_end(int status)
@@ -117,6 +126,13 @@ static void io_callback(struct nvmm_io *io)
 		fprintf(stderr, "nvmm-run: the guest resets the machine "
 			"(port %#x)\n", io->port);
 		vm_end(NR_EXIT_RESET);
+		return;
+	}
+	if (vm->linux_boot && io->size == 1 &&
+	    (io->port == NR_RTC_PORT_INDEX || io->port == NR_RTC_PORT_DATA)) {
+		pthread_mutex_lock(&rtc.lock);
+		nr_rtc_io(&rtc.r, io->port, io->in, io->data, time(NULL));
+		pthread_mutex_unlock(&rtc.lock);
 		return;
 	}
 	/* ACPI's S5: SLP_EN with SLP_TYP 5 (acpi.c's _S5 object). */
