@@ -31,7 +31,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(KSFT_OBJ) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
 
 # nvmm-run's devices and boot tables: pure functions of their buffers,
 # each test built with its one source file.
-NR_UNITS := bzimage mptable lapic ioapic acpi virtio_mmio rtc
+NR_UNITS := bzimage mptable lapic ioapic acpi virtio_mmio rtc pit
 $(NR_UNITS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/test_%: \
 		tests/unit/test_%.c tools/nvmm-run/%.c tools/nvmm-run/%.h \
 		tools/nvmm-run/bytes.h \

@@ -9,7 +9,8 @@ $(B)/bin/nvmm-run: $(NVMM_RUN_SRCS) tools/nvmm-run/nvmm-run.h \
 		tools/nvmm-run/bzimage.h tools/nvmm-run/mptable.h \
 		tools/nvmm-run/lapic.h tools/nvmm-run/ioapic.h \
 		tools/nvmm-run/acpi.h tools/nvmm-run/bytes.h \
-		tools/nvmm-run/virtio_mmio.h tools/nvmm-run/rtc.h $(LIB_HDRS) \
+		tools/nvmm-run/virtio_mmio.h tools/nvmm-run/rtc.h \
+		tools/nvmm-run/pit.h $(LIB_HDRS) \
 		$(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(NVMM_RUN_LIBELF_CFLAGS) -o $@ $(NVMM_RUN_SRCS) \

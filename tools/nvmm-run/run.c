@@ -3,7 +3,8 @@
  * nvmm-run: one thread per VCPU, each running its VCPU until the machine
  * ends, and what each exit means:
  *   IO        the UART, the debug-exit port (the VMM ends with the value
- *             written); for Linux the CMOS clock (rtc.c), the reset
+ *             written); for Linux the CMOS clock (rtc.c), the timer's
+ *             channel 2 (pit.c), the reset
  *             ports (NR_EXIT_RESET) and ACPI's sleep control register
  *             (S5: power-off, status 0);
  *             any other port: reads all ones, writes ignored,
@@ -31,6 +32,7 @@
 
 #include "acpi.h"
 #include "nvmm-run.h"
+#include "pit.h"
 #include "rtc.h"
 
 #define SIG_KICK	SIGUSR1
@@ -54,11 +56,23 @@ static struct {
 	bool first_in;
 } stats = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* The CMOS clock (rtc.c), shared by the VCPUs; its state starts zeroed. */
+/*
+ * The CMOS clock (rtc.c) and the timer's channel 2 (pit.c), shared by the
+ * VCPUs; each one's reset state is all zeroes (nr_pit_reset() at start).
+ */
 static struct {
 	pthread_mutex_t lock;
-	struct nr_rtc r;
-} rtc = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct nr_rtc rtc;
+	struct nr_pit pit;
+} clocks = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 /* The first caller decides the status; every VCPU is then stopped. */
 static void vm_end(int status)
@@ -130,9 +144,18 @@ static void io_callback(struct nvmm_io *io)
 	}
 	if (vm->linux_boot && io->size == 1 &&
 	    (io->port == NR_RTC_PORT_INDEX || io->port == NR_RTC_PORT_DATA)) {
-		pthread_mutex_lock(&rtc.lock);
-		nr_rtc_io(&rtc.r, io->port, io->in, io->data, time(NULL));
-		pthread_mutex_unlock(&rtc.lock);
+		pthread_mutex_lock(&clocks.lock);
+		nr_rtc_io(&clocks.rtc, io->port, io->in, io->data, time(NULL));
+		pthread_mutex_unlock(&clocks.lock);
+		return;
+	}
+	if (vm->linux_boot && io->size == 1 &&
+	    (io->port == NR_PIT_PORT_CH2 || io->port == NR_PIT_PORT_CTRL ||
+	     io->port == NR_PIT_PORT_B)) {
+		pthread_mutex_lock(&clocks.lock);
+		nr_pit_io(&clocks.pit, io->port, io->in, io->data,
+			  monotonic_ns());
+		pthread_mutex_unlock(&clocks.lock);
 		return;
 	}
 	/* ACPI's S5: SLP_EN with SLP_TYP 5 (acpi.c's _S5 object). */
@@ -388,6 +411,7 @@ int nr_run(struct nr_vm *the_vm)
 
 	vm = the_vm;
 	main_thread = pthread_self();
+	nr_pit_reset(&clocks.pit);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_kick;	/* no SA_RESTART: runs return */
 	sigemptyset(&sa.sa_mask);
