@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * nvmm-run: a small VMM on libvmm. One machine, RAM at guest-physical 0,
- * a 64-bit ELF guest entered in long mode on every VCPU, a polled 16550
- * UART at 0x3F8 and a debug-exit port.
+ * a 16550 UART at 0x3F8 and a debug-exit port; either a 64-bit ELF guest
+ * entered in long mode on every VCPU, or a Linux kernel (linux.c) with the
+ * PC parts it needs: APICs and IPIs (intr.c, smp.c), ACPI, a CMOS clock,
+ * the timer's channel 2, a virtio disk.
  */
 #ifndef NVMM_RUN_H
 #define NVMM_RUN_H
