@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "bzimage.h"
 
 /* The setup header's fields, as offsets in the image and the zero page. */
@@ -58,20 +59,6 @@ static uint32_t get32(const uint8_t *p, size_t off)
 static uint64_t get64(const uint8_t *p, size_t off)
 {
 	return (uint64_t)get32(p, off) | (uint64_t)get32(p, off + 4) << 32;
-}
-
-static void put32(uint8_t *p, size_t off, uint32_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-	p[off + 2] = (uint8_t)(v >> 16);
-	p[off + 3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, size_t off, uint64_t v)
-{
-	put32(p, off, (uint32_t)v);
-	put32(p, off + 4, (uint32_t)(v >> 32));
 }
 
 const char *nr_bzimage_parse(const uint8_t *img, size_t len,
@@ -126,20 +113,20 @@ void nr_zero_page(uint8_t *zp, const uint8_t *img,
 	memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS,
 	       bz->header_end - HDR_SETUP_SECTS);
 	zp[HDR_TYPE_OF_LOADER] = LOADER_UNDEFINED;
-	put32(zp, HDR_CMD_LINE_PTR, (uint32_t)a->cmdline);
-	put32(zp, ZP_EXT_CMD_LINE_PTR, (uint32_t)(a->cmdline >> 32));
-	put32(zp, HDR_RAMDISK_IMAGE, (uint32_t)a->initrd);
-	put32(zp, ZP_EXT_RAMDISK_IMAGE, (uint32_t)(a->initrd >> 32));
-	put32(zp, HDR_RAMDISK_SIZE, (uint32_t)a->initrd_len);
-	put32(zp, ZP_EXT_RAMDISK_SIZE, (uint32_t)(a->initrd_len >> 32));
-	put64(zp, ZP_ACPI_RSDP_ADDR, a->rsdp);
+	put32(zp + HDR_CMD_LINE_PTR, (uint32_t)a->cmdline);
+	put32(zp + ZP_EXT_CMD_LINE_PTR, (uint32_t)(a->cmdline >> 32));
+	put32(zp + HDR_RAMDISK_IMAGE, (uint32_t)a->initrd);
+	put32(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(a->initrd >> 32));
+	put32(zp + HDR_RAMDISK_SIZE, (uint32_t)a->initrd_len);
+	put32(zp + ZP_EXT_RAMDISK_SIZE, (uint32_t)(a->initrd_len >> 32));
+	put64(zp + ZP_ACPI_RSDP_ADDR, a->rsdp);
 	if (n > ZP_E820_MAX)
 		n = ZP_E820_MAX;
 	zp[ZP_E820_ENTRIES] = (uint8_t)n;
 	for (i = 0; i < n; i++) {
 		e = &a->e820[i];
-		put64(zp, ZP_E820_TABLE + 20 * i, e->addr);
-		put64(zp, ZP_E820_TABLE + 20 * i + 8, e->size);
-		put32(zp, ZP_E820_TABLE + 20 * i + 16, e->type);
+		put64(zp + ZP_E820_TABLE + 20 * i, e->addr);
+		put64(zp + ZP_E820_TABLE + 20 * i + 8, e->size);
+		put32(zp + ZP_E820_TABLE + 20 * i + 16, e->type);
 	}
 }

@@ -24,42 +24,34 @@
 
 #define XEN_ELFNOTE_PHYS32_ENTRY	18
 
-/* The PVH entry point from PT_NOTE segments, or 0. */
-static uint64_t pvh_entry(Elf *e, const char *raw, size_t raw_size)
+/* The PVH entry point from PT_NOTE segments (libelf reads them), or 0. */
+static uint64_t pvh_entry(Elf *e)
 {
-	const uint8_t *p, *end;
-	uint32_t namesz, descsz, type;
+	size_t n, i, off, name, desc;
 	uint64_t entry = 0;
 	GElf_Phdr ph;
-	size_t n, i;
+	GElf_Nhdr nh;
+	Elf_Data *d;
 
 	if (elf_getphdrnum(e, &n) != 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (gelf_getphdr(e, (int)i, &ph) == NULL ||
-		    ph.p_type != PT_NOTE || ph.p_offset > raw_size ||
-		    ph.p_filesz > raw_size - ph.p_offset)
+		    ph.p_type != PT_NOTE)
 			continue;
-		p = (const uint8_t *)raw + ph.p_offset;
-		end = p + ph.p_filesz;
-		while (end - p >= 12) {
-			memcpy(&namesz, p, 4);
-			memcpy(&descsz, p + 4, 4);
-			memcpy(&type, p + 8, 4);
-			p += 12;
-			if ((size_t)(end - p) < ((namesz + 3ULL) & ~3ULL))
-				break;
-			if (namesz == 4 && !memcmp(p, "Xen", 4) &&
-			    type == XEN_ELFNOTE_PHYS32_ENTRY &&
-			    (descsz == 4 || descsz == 8) &&
-			    (size_t)(end - p) >= 4 + descsz) {
-				memcpy(&entry, p + 4, descsz);
+		d = elf_getdata_rawchunk(e, (off_t)ph.p_offset, ph.p_filesz,
+					 ELF_T_NHDR);
+		if (d == NULL)
+			continue;
+		for (off = 0; (off = gelf_getnote(d, off, &nh, &name, &desc));) {
+			if (nh.n_namesz == 4 &&
+			    !memcmp((char *)d->d_buf + name, "Xen", 4) &&
+			    nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY &&
+			    (nh.n_descsz == 4 || nh.n_descsz == 8)) {
+				memcpy(&entry, (char *)d->d_buf + desc,
+				       nh.n_descsz);
 				return entry;
 			}
-			p += (namesz + 3ULL) & ~3ULL;
-			if ((size_t)(end - p) < ((descsz + 3ULL) & ~3ULL))
-				break;
-			p += (descsz + 3ULL) & ~3ULL;
 		}
 	}
 	return 0;
@@ -180,7 +172,7 @@ static int elf_load(struct nr_vm *vm, const char *path, uint64_t limit,
 	}
 	vm->entry = eh.e_entry;
 	if (kernel) {
-		vm->entry = pvh_entry(e, raw, raw_size);
+		vm->entry = pvh_entry(e);
 		if (vm->entry == 0 || vm->entry >= 0xFFFFFFFFULL) {
 			nr_err("%s: an ELF file without a PVH entry point "
 			       "(Xen note PHYS32_ENTRY): not a Linux vmlinux "

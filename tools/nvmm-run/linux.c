@@ -276,8 +276,12 @@ int nr_linux_load(struct nr_vm *vm, const char *kernel, const char *initrd,
 
 	memcpy(vm->ram + CMDLINE, cmdline, clen + 1);
 	if (nr_acpi_tables(vm->ram + ACPI, MPTABLE - ACPI, ACPI, vm->nvcpus,
-			   (uint8_t)vm->nvcpus, &disk, vm->disk ? 1 : 0) == 0 ||
-	    nr_mptable(vm->ram + MPTABLE, HIGH_RAM - MPTABLE, MPTABLE,
+			   (uint8_t)vm->nvcpus, &disk, vm->disk ? 1 : 0) == 0) {
+		nr_err("%u VCPUs: the ACPI tables take %d at most", vm->nvcpus,
+		       NR_ACPI_MAX_CPUS);
+		goto out;
+	}
+	if (nr_mptable(vm->ram + MPTABLE, HIGH_RAM - MPTABLE, MPTABLE,
 		       vm->nvcpus) == 0) {
 		nr_err("%u VCPUs: the MP table takes %d at most", vm->nvcpus,
 		       NR_MP_MAX_CPUS);

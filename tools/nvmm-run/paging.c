@@ -135,20 +135,10 @@ static void seg_system(struct nvmm_x64_state_seg *s, unsigned int type)
  */
 static void pvh_state(const struct nr_vm *vm, struct nvmm_x64_state *st)
 {
-	static const int data[] = {
-		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
-		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
-	};
-	unsigned int i;
-
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		seg_flat(&st->segs[data[i]], SEL_DATA, 0x3, false);
+	/* What differs from the long-mode state nr_vcpu_boot() made. */
 	seg_flat(&st->segs[NVMM_X64_SEG_CS], SEL_BOOT_CS, 0xB, false);
-	seg_system(&st->segs[NVMM_X64_SEG_TR], 0xB);
-	st->segs[NVMM_X64_SEG_TR].limit = 0x67;
-	memset(st->gprs, 0, sizeof(st->gprs));
-	st->gprs[NVMM_X64_GPR_RIP] = vm->entry;
-	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
+	st->segs[NVMM_X64_SEG_TR].limit = 0x67;		/* a 32-bit TSS */
+	st->gprs[NVMM_X64_GPR_RSI] = 0;
 	st->gprs[NVMM_X64_GPR_RBX] = vm->zero_page;
 	st->crs[NVMM_X64_CR_CR0] = CR0_ET | CR0_PE;
 	st->crs[NVMM_X64_CR_CR3] = 0;
