@@ -138,7 +138,21 @@ $(B)/tests/emu/nmi_probe.ko: $(TEST_KMOD_SRCS)
 	$(MAKE) -C $(EMU_KDIR) M=$(CURDIR)/$(B)/emu/testkmod modules
 	cp $(B)/emu/testkmod/nmi_probe.ko $@
 
-EMU_SCRIPTS := run-suite run-smp2 module.sh refuse.sh linux_boot.sh linux_guest.sh
+# nvmm-run's error paths: a PVH guest that does one wrong thing, and a
+# preloaded wrapper of nvmm_vcpu_run that gives the CPU a state it refuses.
+$(B)/tests/emu/pvh_fault.elf: tests/emu/pvh_fault.S tests/emu/pvh_fault.ld
+	@mkdir -p $(@D)
+	$(CC) -c -o $(B)/tests/emu/pvh_fault.o tests/emu/pvh_fault.S
+	ld -m elf_x86_64 -static -nostdlib --build-id=none \
+		-z max-page-size=4096 -z noexecstack -T tests/emu/pvh_fault.ld \
+		-o $@ $(B)/tests/emu/pvh_fault.o
+
+$(B)/tests/emu/invalid_state.so: tests/emu/invalid_state.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+EMU_SCRIPTS := run-suite run-smp2 module.sh refuse.sh linux_boot.sh \
+	linux_guest.sh run_errors.sh
 $(B)/tests/emu/%.sh: tests/emu/%.sh
 	@mkdir -p $(@D)
 	cp $< $@
@@ -153,6 +167,7 @@ EMU_TESTS := $(B)/tests/emu/foundation $(B)/tests/emu/run \
 	$(B)/tests/emu/fuzz_vm \
 	$(B)/tests/emu/nvmm-hold $(B)/tests/emu/insmod-once \
 	$(B)/tests/emu/kvm-hold $(B)/tests/emu/nmi_probe.ko $(GUESTS) \
+	$(B)/tests/emu/pvh_fault.elf $(B)/tests/emu/invalid_state.so \
 	$(addprefix $(B)/tests/emu/,$(EMU_SCRIPTS))
 
 tests: $(UNIT_TESTS) $(EMU_TESTS)

@@ -215,11 +215,25 @@ static int exit_memory(struct nvmm_vcpu *vcpu)
 	const struct nvmm_x86_exit_memory *m = &vcpu->exit->u.mem;
 
 	if (nvmm_assist_mem(&vm->mach, vcpu) == -1) {
-		nr_errno("VCPU %u: %s at guest-physical %#" PRIx64 " (no RAM, "
-			 "no device): nvmm_assist_mem", vcpu->cpuid,
-			 m->prot == NVMM_PROT_EXEC ? "instruction fetch" :
-			 m->prot == NVMM_PROT_WRITE ? "write" : "read",
-			 m->gpa);
+		int e = errno;
+		char bytes[3 * sizeof(m->inst_bytes) + 1] = "";
+		unsigned int i;
+
+		for (i = 0; i < m->inst_len && i < sizeof(m->inst_bytes); i++)
+			snprintf(bytes + 3 * i, 4, " %02x", m->inst_bytes[i]);
+		nr_serial_flush();
+		nr_err("VCPU %u: %s at guest-physical %#" PRIx64 ": "
+		       "nvmm_assist_mem: %s%s%s", vcpu->cpuid,
+		       m->prot == NVMM_PROT_EXEC ? "instruction fetch" :
+		       m->prot == NVMM_PROT_WRITE ? "write" : "read",
+		       m->gpa, strerror(e),
+		       e == ENODEV ? " (an instruction the MMIO assist does "
+		       "not emulate)" : e == EFAULT ? " (the guest's page "
+		       "tables or instruction out of reach)" : "",
+		       *bytes ? ", instruction bytes:" : "");
+		if (*bytes)
+			fprintf(stderr, "nvmm-run:%s\n", bytes);
+		nvmm_vcpu_dump(&vm->mach, vcpu);
 		return -1;
 	}
 	/* The callback reported it; a device-less MMIO access is fatal. */
