@@ -136,6 +136,20 @@ struct svm_cpudata {
 	struct nvmm_x86_cpuid_conf cpuid;
 	struct fpu_guest gfpu;
 	struct nvmm_x64_state scratch;	/* a copy of committed state */
+
+	/*
+	 * The state the VMM set (or an event it injected) has not been
+	 * through a VMRUN yet: a copy is taken before each VMRUN, for a
+	 * VMRUN that refuses it (svm_entry_refused()).
+	 */
+	bool unchecked;
+	struct {
+		struct vmcb_save_area save;
+		u32 int_ctl;
+		u32 int_state;
+		u32 event_inj;
+		u32 event_inj_err;
+	} before_vmrun;
 };
 
 /* -------------------------------------------------------------------------- */
@@ -383,6 +397,7 @@ static int svm_state_set(struct nvmm_cpu *vcpu, u64 flags)
 	if (flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
 		     NVMM_X64_STATE_GPRS))
 		svm_update_cpl(vmcb);
+	cpudata->unchecked = true;
 	return 0;
 }
 
@@ -474,6 +489,7 @@ static int svm_vcpu_inject(struct nvmm_cpu *vcpu)
 		return 0;
 	}
 	svm_event_deliver(cpudata, &ev);
+	cpudata->unchecked = true;
 	return 0;
 }
 
@@ -580,6 +596,48 @@ static noinstr void svm_enter_exit(struct svm_cpudata *cpudata,
 	guest_state_exit_irqoff();
 }
 
+/*
+ * A VMRUN that refuses the guest state ends in a #VMEXIT with VMEXIT_INVALID
+ * (APM vol. 2, 15.5.1). What that #VMEXIT writes in the VMCB's state save
+ * area is not the guest's: QEMU's SVM puts its own RIP there, Bochs' the
+ * host's RIP in this module, and its RSP, CR3 and GDT could follow. The VMM
+ * must read back the state it set, never the host's: the VMCB fields a
+ * #VMEXIT writes are copied before each VMRUN of state the VMM set, and put
+ * back on a refusal. Only such state can be refused (the guest's own
+ * instructions cannot give the CPU a state it refuses), so other runs copy
+ * nothing; should another refusal come, the state is cleared instead.
+ */
+static void svm_entry_prepare_refusal(struct svm_cpudata *cpudata)
+{
+	struct vmcb *vmcb = cpudata->vmcb;
+
+	cpudata->before_vmrun.save = vmcb->save;
+	cpudata->before_vmrun.int_ctl = vmcb->control.int_ctl;
+	cpudata->before_vmrun.int_state = vmcb->control.int_state;
+	cpudata->before_vmrun.event_inj = vmcb->control.event_inj;
+	cpudata->before_vmrun.event_inj_err = vmcb->control.event_inj_err;
+}
+
+static void svm_entry_refused(struct svm_cpudata *cpudata)
+{
+	struct vmcb *vmcb = cpudata->vmcb;
+
+	if (cpudata->unchecked) {
+		vmcb->save = cpudata->before_vmrun.save;
+		vmcb->control.int_ctl = cpudata->before_vmrun.int_ctl;
+		vmcb->control.int_state = cpudata->before_vmrun.int_state;
+		vmcb->control.event_inj = cpudata->before_vmrun.event_inj;
+		vmcb->control.event_inj_err =
+			cpudata->before_vmrun.event_inj_err;
+	} else {
+		memset(&vmcb->save, 0, sizeof(vmcb->save));
+		vmcb->control.event_inj = 0;
+		cpudata->evt_pending = false;
+	}
+	vmcb->control.exit_int_info = 0;
+	vmcb->control.clean = 0;
+}
+
 /* An XSETBV exit was seen: the CPU honours the intercept. */
 static bool svm_xsetbv_exits;
 
@@ -638,6 +696,9 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	svm_tlb_prepare(mach, cpudata, pcpu, cpu);
 	if (!svm_has(VMCB_CLEAN))
 		vmcb->control.clean = 0;
+
+	if (unlikely(cpudata->unchecked))
+		svm_entry_prepare_refusal(cpudata);
 
 	guest_timing_enter_irqoff();
 	svm_clgi();
@@ -1016,6 +1077,13 @@ static int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	int ret;
 
 	exit->reason = NVMM_VCPU_EXIT_NONE;
+	if (unlikely(vmcb->control.exit_code == (u32)SVM_EXIT_ERR)) {
+		svm_entry_refused(cpudata);
+		svm_exit_invalid(exit, code);
+		nvmm_count(NVMM_COUNT_EXITS_USER);
+		return 1;
+	}
+	cpudata->unchecked = false;
 	svm_event_reinject(cpudata);
 
 	switch (code) {
