@@ -92,6 +92,28 @@ bench-assist: $(B)/bench/assist_bench
 		--toggle-collect='bench_*' $(B)/bench/assist_bench
 	$(B)/bench/assist_bench
 
-tests: $(ASAN_TESTS) $(B)/tests/unit/test_fuzz_assist $(B)/bench/assist_bench
+# nvmm-run's APIC timer round trip (arm, fire, EOI) on a mock VCPU, with
+# nvmm-run's own interrupt code: instructions per call under callgrind.
+TIMER_BENCH_SRCS := tests/bench/timer_bench.c tools/nvmm-run/intr.c \
+	tools/nvmm-run/lapic.c tools/nvmm-run/ioapic.c
 
-.PHONY: bench-assist
+$(B)/bench/timer_bench: $(TIMER_BENCH_SRCS) $(MOCK_OBJ) $(LIB_OBJS_NODEV) \
+		$(LIB_HDRS) tools/nvmm-run/nvmm-run.h tools/nvmm-run/lapic.h \
+		tools/nvmm-run/ioapic.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Itests/unit -Itools/nvmm-run -o $@ \
+		$(TIMER_BENCH_SRCS) $(MOCK_OBJ) $(LIB_OBJS_NODEV) -lpthread
+
+bench-timer: $(B)/bench/timer_bench
+	valgrind --tool=callgrind \
+		--callgrind-out-file=$(B)/bench/callgrind-timer.out \
+		--toggle-collect='bench_*' $(B)/bench/timer_bench
+	callgrind_annotate --inclusive=yes $(B)/bench/callgrind-timer.out | \
+		awk '/:bench_(arm|fire|eoi) \[/ { n = $$1; gsub(",", "", n); \
+			f = $$3; sub(/.*:/, "", f); \
+			printf "%-10s %6.0f instructions per call\n", f, n / 1000 }'
+
+tests: $(ASAN_TESTS) $(B)/tests/unit/test_fuzz_assist $(B)/bench/assist_bench \
+	$(B)/bench/timer_bench
+
+.PHONY: bench-assist bench-timer

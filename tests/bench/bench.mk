@@ -4,7 +4,11 @@
 #
 #   build/tests/bench/vmbench   the benchmark program (packed into the
 #                               emulated host as /nvmm/tests/bench/vmbench)
-#   make bench                  run it on the svm lane (tests/bench/run-bench)
+#   build/tests/bench/bootmark  time from a VMM's start to a line of its
+#                               guest (tests/bench/run-boot)
+#   make bench                  vmbench, then Linux's boot on nvmm-run
+#                               against QEMU microvm + KVM, on the svm lane
+#                               (tests/bench/run-bench, run-boot)
 
 VMBENCH_SRCS := tests/bench/vmbench.c tests/bench/vmbench_nvmm.c \
 	tests/bench/vmbench_kvm.c tests/bench/vmbench_guest.S
@@ -16,9 +20,16 @@ $(B)/tests/bench/vmbench: $(VMBENCH_SRCS) $(VMBENCH_HDRS) $(LIB_HDRS) \
 	$(CC) $(USER_CFLAGS) -Itests/bench -o $@ $(VMBENCH_SRCS) \
 		-L$(B)/lib -Wl,-rpath,'$$ORIGIN/../../lib' -lvmm
 
-tests: $(B)/tests/bench/vmbench
+$(B)/tests/bench/bootmark: tests/bench/bootmark.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
 
-bench: $(B)/emu/nvmm.ko lib $(B)/tests/bench/vmbench
-	tests/bench/run-bench svm
+tests: $(B)/tests/bench/vmbench $(B)/tests/bench/bootmark
+
+bench: $(B)/emu/nvmm.ko lib tools $(B)/tests/bench/vmbench \
+		$(B)/tests/bench/bootmark
+	tools/qemu-nvmm/build
+	st=0; tests/bench/run-bench svm || st=$$?; \
+	tests/bench/run-boot svm || st=$$?; exit $$st
 
 .PHONY: bench

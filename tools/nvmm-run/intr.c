@@ -351,15 +351,20 @@ bool nr_intr_mmio(struct nvmm_mem *mem)
 
 /*
  * The kick timer at the APIC timer's next expiry (0: disarmed); a system
- * call only when that changed, as this runs before every entry.
+ * call only when that changed, as this runs before every entry, and not
+ * to disarm a timer that went off already (one-shot: it is off).
  */
-static void arm(unsigned int cpu, uint64_t when)
+static void arm(unsigned int cpu, uint64_t when, uint64_t now)
 {
 	static uint64_t armed[NR_MAX_VCPUS];
 	struct itimerspec its;
 
 	if (armed[cpu] == when)
 		return;
+	if (when == 0 && armed[cpu] <= now) {
+		armed[cpu] = 0;
+		return;
+	}
 	armed[cpu] = when;
 	memset(&its, 0, sizeof(its));
 	if (when)
@@ -384,17 +389,16 @@ int nr_intr_before_run(struct nr_vm *vm, struct nvmm_vcpu *vcpu)
 {
 	const struct nvmm_vcpu_exit *x = vcpu->exit;
 	struct nr_lapic *a = &lapic[vcpu->cpuid];
-	uint64_t next;
+	uint64_t next, now = now_ns();
+	bool nmi;
 	int v;
 
-	bool nmi;
-
 	pthread_mutex_lock(&lapic_lock[vcpu->cpuid]);
-	next = nr_lapic_timer(a, now_ns());
+	next = nr_lapic_timer(a, now);
 	v = nr_lapic_pending(a);
 	nmi = nmi_pending[vcpu->cpuid];
 	pthread_mutex_unlock(&lapic_lock[vcpu->cpuid]);
-	arm(vcpu->cpuid, next);
+	arm(vcpu->cpuid, next, now);
 	/* An NMI first, once the last one's handler is done (NMI_READY). */
 	if (nmi && !x->exitstate.nmi_window_exiting &&
 	    !x->exitstate.evt_pending) {

@@ -2,9 +2,10 @@
 /*
  * nvmm-run: run a 64-bit ELF guest, or a Linux kernel, on nvmm.
  *
- *   nvmm-run [--mem MIB] [--vcpus N] [--verbose] GUEST.elf [ARGS...]
- *   nvmm-run [--mem MIB] [--vcpus N] --kernel BZIMAGE [--initrd FILE]
- *            [--append LINE] [--disk FILE]
+ *   nvmm-run [--mem MIB] [--vcpus N] [--verbose] [--stats] GUEST.elf
+ *            [ARGS...]
+ *   nvmm-run [--mem MIB] [--vcpus N] [--verbose] [--stats] --kernel KERNEL
+ *            [--initrd FILE] [--append LINE] [--disk FILE]
  *
  * A Linux kernel is loaded as its 64-bit boot protocol says (linux.c),
  * with ACPI tables (acpi.c) and an MP table (mptable.c), a reset at the
@@ -65,14 +66,15 @@ void nr_errno(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: nvmm-run [--mem MIB] [--vcpus N] [--verbose] GUEST.elf "
-		"[ARGS...]\n"
-		"       nvmm-run [--mem MIB] [--verbose] --kernel BZIMAGE "
-		"[--initrd FILE]\n"
-		"                [--append CMDLINE] [--vcpus N] [--disk FILE]\n"
+		"usage: nvmm-run [--mem MIB] [--vcpus N] [--verbose] [--stats] "
+		"GUEST.elf [ARGS...]\n"
+		"       nvmm-run [--mem MIB] [--vcpus N] [--verbose] [--stats] "
+		"--kernel KERNEL\n"
+		"                [--initrd FILE] [--append CMDLINE] "
+		"[--disk FILE]\n"
 		"  --mem MIB    guest RAM at guest-physical 0 (default %d)\n"
-		"  --kernel F   a Linux bzImage, entered at its 64-bit entry "
-		"point\n"
+		"  --kernel F   a Linux bzImage (its 64-bit entry point) or "
+		"vmlinux (PVH)\n"
 		"  --initrd F   its initramfs\n"
 		"  --append S   its command line\n"
 		"  --disk F     a raw disk image, a virtio disk for Linux "
@@ -81,6 +83,8 @@ static void usage(FILE *f)
 		"  --vcpus N    VCPUs, all entered at the ELF entry point "
 		"(default 1)\n"
 		"  --verbose    report segments, exits to unknown ports, MSRs\n"
+		"  --stats      at the end, the exits to the VMM by kind, and "
+		"their rates\n"
 		"The guest's serial port (16550, 0x3F8) is stdin/stdout; it "
 		"ends the VMM\nby writing the exit status to port 0x501.\n",
 		DEFAULT_MEM_MIB);
@@ -192,6 +196,7 @@ int main(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "vcpus", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "append", required_argument, NULL, 'a' },
@@ -208,7 +213,7 @@ int main(int argc, char **argv)
 	int c, status = NR_EXIT_ERROR;
 
 	vm.nvcpus = 1;
-	while ((c = getopt_long(argc, argv, "+m:c:vhk:i:a:d:", opts,
+	while ((c = getopt_long(argc, argv, "+m:c:vshk:i:a:d:", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -220,6 +225,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			vm.verbose = true;
+			break;
+		case 's':
+			vm.stats = true;
 			break;
 		case 'k':
 			kernel = optarg;

@@ -34,6 +34,7 @@ struct nr_vm {
 	uint8_t *ram;
 	size_t ram_size;
 	bool verbose;
+	bool stats;		/* --stats: exits.c counts the exits */
 
 	/* Filled by nr_elf_load() or nr_linux_load(). */
 	uint64_t entry;
@@ -84,6 +85,11 @@ int nr_run(struct nr_vm *vm);
 bool nr_vm_ending(void);
 /* Make VCPU cpu look at its APIC: out of the guest, or out of its HLT. */
 void nr_vcpu_kick(unsigned int cpu);
+
+/* exits.c: the exits by kind, for --stats. */
+void nr_exits_start(void);
+void nr_exits_count(const struct nvmm_vcpu_exit *exit);
+void nr_exits_report(void);
 
 /* intr.c: Linux guests' local APICs, interrupt delivery and idle. */
 int nr_intr_init(struct nr_vm *vm);

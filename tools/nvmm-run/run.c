@@ -304,6 +304,8 @@ static bool vcpu_exit(struct nvmm_vcpu *vcpu)
 {
 	const struct nvmm_vcpu_exit *exit = vcpu->exit;
 
+	if (vm->stats)
+		nr_exits_count(exit);
 	switch (exit->reason) {
 	case NVMM_VCPU_EXIT_NONE:
 	case NVMM_VCPU_EXIT_STOPPED:
@@ -452,6 +454,7 @@ int nr_run(struct nr_vm *the_vm)
 	if (vm->linux_boot && nr_intr_init(vm) == -1)
 		return NR_EXIT_ERROR;
 	atomic_store(&running, vm->nvcpus);
+	nr_exits_start();
 	for (i = 0; i < vm->nvcpus && !atomic_load(&ending); i++) {
 		err = pthread_create(&threads[i], NULL, vcpu_thread,
 				     &vm->vcpu[i]);
@@ -490,5 +493,7 @@ int nr_run(struct nr_vm *the_vm)
 		for (i = 0; i < started; i++)
 			nvmm_vcpu_dump(&vm->mach, &vm->vcpu[i]);
 	report();
+	if (vm->stats)
+		nr_exits_report();
 	return atomic_load(&ending) ? atomic_load(&end_status) : 0;
 }
