@@ -397,7 +397,11 @@ static int svm_state_set(struct nvmm_cpu *vcpu, u64 flags)
 	if (flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
 		     NVMM_X64_STATE_GPRS))
 		svm_update_cpl(vmcb);
-	cpudata->unchecked = true;
+	/* RAX, RSP, RIP and RFLAGS (sanitized) cannot fail a VMRUN. */
+	if (flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
+		     NVMM_X64_STATE_DRS | NVMM_X64_STATE_MSRS |
+		     NVMM_X64_STATE_INTR))
+		cpudata->unchecked = true;
 	return 0;
 }
 
@@ -604,7 +608,8 @@ static noinstr void svm_enter_exit(struct svm_cpudata *cpudata,
  * must read back the state it set, never the host's: the VMCB fields a
  * #VMEXIT writes are copied before each VMRUN of state the VMM set, and put
  * back on a refusal. Only such state can be refused (the guest's own
- * instructions cannot give the CPU a state it refuses), so other runs copy
+ * instructions cannot give the CPU a state it refuses, nor can a commit of
+ * the general registers alone, as the assists make), so other runs copy
  * nothing; should another refusal come, the state is cleared instead.
  */
 static void svm_entry_prepare_refusal(struct svm_cpudata *cpudata)
