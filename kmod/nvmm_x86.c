@@ -627,6 +627,25 @@ static const char * const nvmm_x86_state_names[] = {
 	"SEGS", "GPRS", "CRS", "DRS", "MSRS", "INTR", "FPU",
 };
 
+void nvmm_x86_state_copy(struct nvmm_x64_state *st,
+			 const struct nvmm_x64_state *from, u64 flags)
+{
+	if (flags & NVMM_X64_STATE_SEGS)
+		memcpy(st->segs, from->segs, sizeof(st->segs));
+	if (flags & NVMM_X64_STATE_GPRS)
+		memcpy(st->gprs, from->gprs, sizeof(st->gprs));
+	if (flags & NVMM_X64_STATE_CRS)
+		memcpy(st->crs, from->crs, sizeof(st->crs));
+	if (flags & NVMM_X64_STATE_DRS)
+		memcpy(st->drs, from->drs, sizeof(st->drs));
+	if (flags & NVMM_X64_STATE_MSRS)
+		memcpy(st->msrs, from->msrs, sizeof(st->msrs));
+	if (flags & NVMM_X64_STATE_INTR)
+		memcpy(&st->intr, &from->intr, sizeof(st->intr));
+	if (flags & NVMM_X64_STATE_FPU)
+		memcpy(&st->fpu, &from->fpu, sizeof(st->fpu));
+}
+
 int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 			   u64 flags)
 {

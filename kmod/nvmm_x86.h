@@ -55,6 +55,14 @@ bool nvmm_x86_pat_valid(u64 pat);
 bool nvmm_x86_canonical(u64 va);
 
 /*
+ * The groups in flags of the comm page's state, copied once each (userland
+ * may write the page while the kernel looks): a commit of the general
+ * registers alone, the assists' after each exit, copies 144 bytes, not the
+ * whole state with its FPU area.
+ */
+void nvmm_x86_state_copy(struct nvmm_x64_state *st,
+			 const struct nvmm_x64_state *from, u64 flags);
+/*
  * Committed state (st, a kernel copy of the comm page's) for the groups in
  * flags: made what NetBSD's kernel makes of it (XCR0 and MXCSR masked...),
  * then checked for what the host cannot load. Returns 0, or -EINVAL after

@@ -315,8 +315,7 @@ static int svm_state_set(struct nvmm_cpu *vcpu, u64 flags)
 	unsigned int i;
 	int ret;
 
-	/* One copy: userland may write the page while we look. */
-	memcpy(st, &vcpu->comm->state, sizeof(*st));
+	nvmm_x86_state_copy(st, &vcpu->comm->state, flags);
 	ret = nvmm_x86_state_prepare(vcpu, st, flags);
 	if (ret)
 		return ret;

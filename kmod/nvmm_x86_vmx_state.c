@@ -322,8 +322,7 @@ int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags)
 	u64 efer;
 	int ret;
 
-	/* One copy: userland may write the page while we look. */
-	memcpy(st, &vcpu->comm->state, sizeof(*st));
+	nvmm_x86_state_copy(st, &vcpu->comm->state, flags);
 	ret = nvmm_x86_state_prepare(vcpu, st, flags);
 	if (ret)
 		return ret;
