@@ -199,7 +199,7 @@ static void nvmm_vcpu_free(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	atomic_long_dec(&nvmm_stats.vcpus);
 }
 
-static int nvmm_vcpu_create(struct nvmm_owner *owner,
+static int nvmm_ioctl_vcpu_create(struct nvmm_owner *owner,
 			    struct nvmm_ioc_vcpu_create *args)
 {
 	struct nvmm_machine *mach;
@@ -227,7 +227,7 @@ out:
 	return ret;
 }
 
-static int nvmm_vcpu_destroy(struct nvmm_owner *owner,
+static int nvmm_ioctl_vcpu_destroy(struct nvmm_owner *owner,
 			     struct nvmm_ioc_vcpu_destroy *args)
 {
 	struct nvmm_machine *mach;
@@ -381,7 +381,7 @@ void nvmm_vcpu_on_spin(struct nvmm_cpu *me)
 	}
 }
 
-static int nvmm_vcpu_run(struct nvmm_owner *owner,
+static int nvmm_ioctl_vcpu_run(struct nvmm_owner *owner,
 			 struct nvmm_ioc_vcpu_run *args)
 {
 	struct nvmm_machine *mach;
@@ -407,7 +407,7 @@ out:
 	return ret;
 }
 
-static int nvmm_vcpu_getstate(struct nvmm_owner *owner,
+static int nvmm_ioctl_vcpu_getstate(struct nvmm_owner *owner,
 			      struct nvmm_ioc_vcpu_getstate *args)
 {
 	struct nvmm_machine *mach;
@@ -429,7 +429,7 @@ out:
 	return ret;
 }
 
-static int nvmm_vcpu_configure(struct nvmm_owner *owner,
+static int nvmm_ioctl_vcpu_configure(struct nvmm_owner *owner,
 			       struct nvmm_ioc_vcpu_configure *args)
 {
 	struct nvmm_machine *mach;
@@ -465,16 +465,16 @@ static int nvmm_mem_op(struct nvmm_owner *owner, unsigned int cmd,
 		return PTR_ERR(mach);
 	switch (cmd) {
 	case NVMM_IOC_HVA_MAP:
-		ret = nvmm_hva_map(mach, &args->hva_map);
+		ret = nvmm_mmu_hva_map(mach, &args->hva_map);
 		break;
 	case NVMM_IOC_HVA_UNMAP:
-		ret = nvmm_hva_unmap(mach, &args->hva_unmap);
+		ret = nvmm_mmu_hva_unmap(mach, &args->hva_unmap);
 		break;
 	case NVMM_IOC_GPA_MAP:
-		ret = nvmm_gpa_map(mach, &args->gpa_map);
+		ret = nvmm_mmu_gpa_map(mach, &args->gpa_map);
 		break;
 	default:
-		ret = nvmm_gpa_unmap(mach, &args->gpa_unmap);
+		ret = nvmm_mmu_gpa_unmap(mach, &args->gpa_unmap);
 		break;
 	}
 	nvmm_machine_put(mach, false);
@@ -595,7 +595,7 @@ static int nvmm_machine_setup(struct nvmm_machine *mach,
 	return 0;
 }
 
-static int nvmm_machine_create(struct nvmm_owner *owner,
+static int nvmm_ioctl_machine_create(struct nvmm_owner *owner,
 			       struct nvmm_ioc_machine_create *args)
 {
 	unsigned int i;
@@ -627,7 +627,7 @@ static int nvmm_machine_create(struct nvmm_owner *owner,
 	return -ENOBUFS;
 }
 
-static int nvmm_machine_destroy(struct nvmm_owner *owner,
+static int nvmm_ioctl_machine_destroy(struct nvmm_owner *owner,
 				struct nvmm_ioc_machine_destroy *args)
 {
 	struct nvmm_machine *mach;
@@ -651,7 +651,7 @@ static int nvmm_machine_destroy(struct nvmm_owner *owner,
 }
 
 /* No machine configuration exists (mach_conf_support is 0). */
-static int nvmm_machine_configure(struct nvmm_owner *owner,
+static int nvmm_ioctl_machine_configure(struct nvmm_owner *owner,
 				  struct nvmm_ioc_machine_configure *args)
 {
 	struct nvmm_machine *mach;
@@ -883,6 +883,9 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC))
 		return -EINVAL;
+	/* Each VCPU slot has an offset, and each offset's cpuid a slot. */
+	BUILD_BUG_ON(NVMM_MAX_VCPUS != NVMM_COMM_CPUID(~0ULL) + 1);
+	BUILD_BUG_ON(NVMM_MAX_MACHINES > NVMM_COMM_MACHID(~0ULL) + 1);
 	off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	machid = NVMM_COMM_MACHID(off);
 	cpuid = NVMM_COMM_CPUID(off);
@@ -896,7 +899,8 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 		if (mach->owner != owner || mach->mm != current->mm) {
 			ret = -EPERM;
 		} else {
-			struct nvmm_cpu *vcpu = &mach->cpus[cpuid];
+			struct nvmm_cpu *vcpu = &mach->cpus[
+				array_index_nospec(cpuid, NVMM_MAX_VCPUS)];
 
 			if (vcpu->present) {
 				page = vcpu->comm_page;
@@ -936,23 +940,23 @@ static long nvmm_dispatch(struct nvmm_owner *owner, unsigned int cmd,
 		nvmm_capability(&args->capability);
 		return 0;
 	case NVMM_IOC_MACHINE_CREATE:
-		return nvmm_machine_create(owner, &args->machine_create);
+		return nvmm_ioctl_machine_create(owner, &args->machine_create);
 	case NVMM_IOC_MACHINE_DESTROY:
-		return nvmm_machine_destroy(owner, &args->machine_destroy);
+		return nvmm_ioctl_machine_destroy(owner, &args->machine_destroy);
 	case NVMM_IOC_VCPU_CREATE:
-		return nvmm_vcpu_create(owner, &args->vcpu_create);
+		return nvmm_ioctl_vcpu_create(owner, &args->vcpu_create);
 	case NVMM_IOC_VCPU_DESTROY:
-		return nvmm_vcpu_destroy(owner, &args->vcpu_destroy);
+		return nvmm_ioctl_vcpu_destroy(owner, &args->vcpu_destroy);
 	case NVMM_IOC_CTL:
 		return nvmm_ctl(owner, &args->ctl);
 	case NVMM_IOC_VCPU_RUN:
-		return nvmm_vcpu_run(owner, &args->vcpu_run);
+		return nvmm_ioctl_vcpu_run(owner, &args->vcpu_run);
 	case NVMM_IOC_VCPU_GETSTATE:
-		return nvmm_vcpu_getstate(owner, &args->vcpu_getstate);
+		return nvmm_ioctl_vcpu_getstate(owner, &args->vcpu_getstate);
 	case NVMM_IOC_VCPU_CONFIGURE:
-		return nvmm_vcpu_configure(owner, &args->vcpu_configure);
+		return nvmm_ioctl_vcpu_configure(owner, &args->vcpu_configure);
 	case NVMM_IOC_MACHINE_CONFIGURE:
-		return nvmm_machine_configure(owner, &args->machine_configure);
+		return nvmm_ioctl_machine_configure(owner, &args->machine_configure);
 	case NVMM_IOC_HVA_MAP:
 	case NVMM_IOC_HVA_UNMAP:
 	case NVMM_IOC_GPA_MAP:
@@ -995,7 +999,7 @@ static long nvmm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 				.machid = args.machine_create.machid,
 			};
 
-			nvmm_machine_destroy(owner, &undo);
+			nvmm_ioctl_machine_destroy(owner, &undo);
 		}
 		return -EFAULT;
 	}
@@ -1036,7 +1040,7 @@ static const struct nvmm_impl *nvmm_pick_backend(void)
 	}
 }
 
-static int __init nvmm_init(void)
+static int __init nvmm_module_init(void)
 {
 	const struct nvmm_impl *impl;
 	unsigned int i;
@@ -1093,7 +1097,7 @@ fail_fini:
 	return ret;
 }
 
-static void __exit nvmm_exit(void)
+static void __exit nvmm_module_exit(void)
 {
 	nvmm_stats_fini();
 	misc_deregister(&nvmm_dev);
@@ -1105,8 +1109,8 @@ static void __exit nvmm_exit(void)
 	pr_info("unloaded\n");
 }
 
-module_init(nvmm_init);
-module_exit(nvmm_exit);
+module_init(nvmm_module_init);
+module_exit(nvmm_module_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("NetBSD Virtual Machine Monitor (NVMM) interface for Linux");

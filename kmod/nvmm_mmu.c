@@ -552,7 +552,7 @@ static bool nvmm_hva_registered(struct nvmm_mmu *mmu, u64 hva, u64 size,
  * pinned, referenced or allocated for it), the NVMM_MAX_HVA_MAPS entries
  * bound identical ones too, and the table is freed with the machine.
  */
-int nvmm_hva_map(struct nvmm_machine *mach, struct nvmm_ioc_hva_map *args)
+int nvmm_mmu_hva_map(struct nvmm_machine *mach, struct nvmm_ioc_hva_map *args)
 {
 	struct nvmm_mmu *mmu = &mach->mmu;
 	unsigned int i;
@@ -588,7 +588,7 @@ out:
 }
 
 /* Remove one registration of exactly (hva, size); a duplicate stays. */
-int nvmm_hva_unmap(struct nvmm_machine *mach, struct nvmm_ioc_hva_unmap *args)
+int nvmm_mmu_hva_unmap(struct nvmm_machine *mach, struct nvmm_ioc_hva_unmap *args)
 {
 	struct nvmm_mmu *mmu = &mach->mmu;
 	struct nvmm_gmaps *gmaps;
@@ -606,7 +606,7 @@ int nvmm_hva_unmap(struct nvmm_machine *mach, struct nvmm_ioc_hva_unmap *args)
 
 	/*
 	 * A gpa mapping's host range stays inside a registration (see
-	 * nvmm_gpa_map()): refuse while one using this range is held by no
+	 * nvmm_mmu_gpa_map()): refuse while one using this range is held by no
 	 * other registration; unmap it first. NetBSD accepts, the guest
 	 * keeping the memory object; ours has no object but the owner's mm.
 	 */
@@ -629,7 +629,7 @@ out:
 	return ret;
 }
 
-int nvmm_gpa_map(struct nvmm_machine *mach, struct nvmm_ioc_gpa_map *args)
+int nvmm_mmu_gpa_map(struct nvmm_machine *mach, struct nvmm_ioc_gpa_map *args)
 {
 	struct nvmm_mmu *mmu = &mach->mmu;
 	struct nvmm_gmaps *old, *new;
@@ -710,7 +710,7 @@ out:
 	return ret;
 }
 
-int nvmm_gpa_unmap(struct nvmm_machine *mach, struct nvmm_ioc_gpa_unmap *args)
+int nvmm_mmu_gpa_unmap(struct nvmm_machine *mach, struct nvmm_ioc_gpa_unmap *args)
 {
 	struct nvmm_mmu *mmu = &mach->mmu;
 	struct nvmm_gmaps *old, *new = NULL;

@@ -16,6 +16,7 @@
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <asm/fpu/xcr.h>
+#include <asm/trapnr.h>
 #include <asm/processor-flags.h>
 #include <asm/tsc.h>
 #include <asm/msr-index.h>
@@ -721,25 +722,36 @@ u64 nvmm_x86_tsc_offset(struct nvmm_machine *mach, u64 value)
 	return offset;
 }
 
+/* The RFLAGS bits a guest may hold: bit 1 reads 1, the others 0. */
+#define NVMM_X86_RFLAGS_DEFINED						\
+	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF |	\
+	 X86_EFLAGS_SF | X86_EFLAGS_TF | X86_EFLAGS_IF | X86_EFLAGS_DF |	\
+	 X86_EFLAGS_OF | X86_EFLAGS_IOPL | X86_EFLAGS_NT | X86_EFLAGS_RF |	\
+	 X86_EFLAGS_VM | X86_EFLAGS_AC | X86_EFLAGS_VIF | X86_EFLAGS_VIP |	\
+	 X86_EFLAGS_ID)
+
 /* RFLAGS with its fixed bits: bit 1 set, reserved bits clear. */
 u64 nvmm_x86_rflags(u64 rflags)
 {
-	return (rflags & 0x3F7FD5) | X86_EFLAGS_FIXED;
+	return (rflags & NVMM_X86_RFLAGS_DEFINED) | X86_EFLAGS_FIXED;
 }
+
+/* #SX, AMD's security exception (APM vol. 2, 8.2.21): no name in Linux. */
+#define NVMM_X86_TRAP_SX	30
 
 bool nvmm_x86_excp_has_error(u8 vector)
 {
 	switch (vector) {
-	case 8:		/* #DF */
-	case 10:	/* #TS */
-	case 11:	/* #NP */
-	case 12:	/* #SS */
-	case 13:	/* #GP */
-	case 14:	/* #PF */
-	case 17:	/* #AC */
-	case 21:	/* #CP */
-	case 29:	/* #VC */
-	case 30:	/* #SX */
+	case X86_TRAP_DF:
+	case X86_TRAP_TS:
+	case X86_TRAP_NP:
+	case X86_TRAP_SS:
+	case X86_TRAP_GP:
+	case X86_TRAP_PF:
+	case X86_TRAP_AC:
+	case X86_TRAP_CP:
+	case X86_TRAP_VC:
+	case NVMM_X86_TRAP_SX:
 		return true;
 	default:
 		return false;
@@ -749,11 +761,11 @@ bool nvmm_x86_excp_has_error(u8 vector)
 bool nvmm_x86_excp_sets_rf(u8 vector)
 {
 	switch (vector) {
-	case 1:		/* #DB */
-	case 3:		/* #BP */
-	case 4:		/* #OF */
-	case 8:		/* #DF */
-	case 18:	/* #MC */
+	case X86_TRAP_DB:
+	case X86_TRAP_BP:
+	case X86_TRAP_OF:
+	case X86_TRAP_DF:
+	case X86_TRAP_MC:
 		return false;
 	default:
 		return true;
@@ -768,8 +780,8 @@ int nvmm_x86_event_check(struct nvmm_vcpu_event *ev)
 		 * Vectors 1-31 but the NMI's. #DE and #BP are refused, as
 		 * NetBSD refuses them: the guest raises those itself.
 		 */
-		if (ev->vector == 0 || ev->vector == 2 || ev->vector == 3 ||
-		    ev->vector >= 32)
+		if (ev->vector == X86_TRAP_DE || ev->vector == X86_TRAP_NMI ||
+		    ev->vector == X86_TRAP_BP || ev->vector >= 32)
 			return -EINVAL;
 		/* The error code is 32 bits: the rest is dropped. */
 		ev->u.excp.error &= 0xFFFFFFFF;

@@ -75,6 +75,34 @@ void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
 			    const char *why);
 u64 nvmm_x86_rflags(u64 rflags);
 
+/* Entries in a row that finish an interrupted event's delivery. */
+#define NVMM_X86_REINJECT_MAX	16
+
+/*
+ * Before an entry, IRQs off. The delivery of an event that an exit
+ * interrupted is finished first, without the return-to-user checks, for
+ * at most NVMM_X86_REINJECT_MAX entries in a row: then the checks run
+ * (nvmm_vcpu_enter_check()), so that a guest whose event delivery keeps
+ * exiting cannot keep its VMM from a signal or a stop. Returns false to
+ * enter, or true with the reason to return to userland in *reason.
+ */
+static inline bool nvmm_x86_enter_check(struct nvmm_cpu *vcpu,
+					bool evt_pending,
+					unsigned int *reinject_runs,
+					u64 *reason)
+{
+	if (evt_pending && *reinject_runs < NVMM_X86_REINJECT_MAX) {
+		(*reinject_runs)++;
+		WRITE_ONCE(vcpu->hcpu, smp_processor_id());
+		WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
+		/* As in nvmm_vcpu_enter_check(): flushes see us in guest. */
+		smp_mb();
+		return false;
+	}
+	*reinject_runs = 0;
+	return nvmm_vcpu_enter_check(vcpu, reason);
+}
+
 /*
  * The TSC offset for a VMM's write of value to a VCPU's TSC (setstate):
  * one the machine's VCPUs share when the write is a resynchronization.

@@ -660,19 +660,10 @@ static bool svm_vcpu_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	int cpu;
 
 	local_irq_disable();
-	/* Finish the delivery of an interrupted event before anything else. */
-	if (cpudata->evt_pending && cpudata->reinject_runs < 16) {
-		cpudata->reinject_runs++;
-		WRITE_ONCE(vcpu->hcpu, smp_processor_id());
-		WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
-		/* As in nvmm_vcpu_enter_check(): flushes see us in guest. */
-		smp_mb();
-	} else {
-		cpudata->reinject_runs = 0;
-		if (nvmm_vcpu_enter_check(vcpu, reason)) {
-			local_irq_enable();
-			return false;
-		}
+	if (nvmm_x86_enter_check(vcpu, cpudata->evt_pending,
+				 &cpudata->reinject_runs, reason)) {
+		local_irq_enable();
+		return false;
 	}
 	nvmm_vcpu_fpu_load();
 

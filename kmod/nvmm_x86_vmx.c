@@ -517,19 +517,10 @@ static bool vmx_vcpu_run_once(struct nvmm_machine *mach,
 	dr7 = vmx_read(GUEST_DR7);
 
 	local_irq_disable();
-	/* Finish the delivery of an interrupted event before anything else. */
-	if (cpudata->evt_pending && cpudata->reinject_runs < 16) {
-		cpudata->reinject_runs++;
-		WRITE_ONCE(vcpu->hcpu, smp_processor_id());
-		WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
-		/* As in nvmm_vcpu_enter_check(): flushes see us in guest. */
-		smp_mb();
-	} else {
-		cpudata->reinject_runs = 0;
-		if (nvmm_vcpu_enter_check(vcpu, exit_reason)) {
-			local_irq_enable();
-			return false;
-		}
+	if (nvmm_x86_enter_check(vcpu, cpudata->evt_pending,
+				 &cpudata->reinject_runs, exit_reason)) {
+		local_irq_enable();
+		return false;
 	}
 	nvmm_vcpu_fpu_load();
 

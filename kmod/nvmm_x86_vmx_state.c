@@ -432,7 +432,12 @@ void vmx_inject(struct vmx_cpudata *cpudata, u32 type, u8 vector,
 	cpudata->evt_vector = vector;
 }
 
-/* The exceptions VM entry delivers with an error code. */
+/*
+ * The exceptions VM entry delivers with an error code: the seven its
+ * consistency checks accept one for (SDM vol. 3C, 27.2.1.3), fewer than
+ * nvmm_x86_excp_has_error() names for SVM, whose EVENTINJ takes any (#CP
+ * needs CET, which nvmm.ko does not offer; #VC and #SX are AMD's).
+ */
 static bool vmx_excp_has_error(u8 vector)
 {
 	switch (vector) {
