@@ -78,6 +78,11 @@ void fuzz_races(unsigned long n, struct counts *c)
 		unsigned int k;
 		int pid, status;
 
+		if (progress && i % progress == 0) {
+			printf("# races: at %lu\n", i);
+			fflush(stdout);
+		}
+
 		if (guest_create(&g) != 0) {
 			unexpected(c, "guest_create: %s", errno);
 			return;
