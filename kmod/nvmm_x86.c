@@ -736,7 +736,7 @@ u64 nvmm_x86_rflags(u64 rflags)
 	return (rflags & NVMM_X86_RFLAGS_DEFINED) | X86_EFLAGS_FIXED;
 }
 
-/* #SX, AMD's security exception (APM vol. 2, 8.2.21): no name in Linux. */
+/* #SX, AMD's security exception (APM vol. 2, chapter 8): no Linux name. */
 #define NVMM_X86_TRAP_SX	30
 
 bool nvmm_x86_excp_has_error(u8 vector)
