@@ -63,7 +63,7 @@ lib: $(B)/lib/$(LIB_SONAME).0 $(B)/lib/libvmm.a
 # ---------------------------------------------------------------------------
 # nvmm.ko: for KDIR in kmod/, and for the emulated hosts' kernel in build/emu/
 
-KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/*.S kmod/Kbuild) \
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/*.S kmod/Kbuild kmod/x86/*) \
 	$(wildcard include/nvmm/*.h)
 
 kmod/nvmm.ko: $(KMOD_SRCS)
@@ -78,9 +78,11 @@ $(B)/emu/nvmm.ko: kmod/nvmm.ko
 else
 $(B)/emu/nvmm.ko: $(KMOD_SRCS)
 	@test -n "$(EMU_KVER)" || { echo "no /boot/vmlinuz-*-amd64: run 'make deps'"; exit 1; }
-	@mkdir -p $(B)/emu/kmod
-	for f in kmod/*.c kmod/*.h kmod/Kbuild $(wildcard kmod/*.S); do \
+	@mkdir -p $(B)/emu/kmod/x86
+	for f in kmod/*.c kmod/*.h kmod/Kbuild; do \
 		ln -sf ../../../$$f $(B)/emu/kmod/; done
+	for f in kmod/x86/*.[chS]; do \
+		ln -sf ../../../../$$f $(B)/emu/kmod/x86/; done
 	ln -sfn ../../include $(B)/emu/include
 	$(MAKE) -C $(EMU_KDIR) M=$(CURDIR)/$(B)/emu/kmod modules
 	cp $(B)/emu/kmod/nvmm.ko $@

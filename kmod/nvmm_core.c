@@ -3,7 +3,7 @@
  * nvmm.ko: the /dev/nvmm device, its owners, machines and VCPUs.
  *
  * Everything here is architecture-neutral; the hardware work is done by the
- * backend chosen at load time (nvmm_x86_svm.c or nvmm_x86_vmx.c).
+ * backend chosen at load time (x86/svm.c or x86/vmx.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

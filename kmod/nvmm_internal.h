@@ -198,7 +198,7 @@ extern bool nvmm_rebooting;	/* virtualization may vanish under a VCPU */
 int nvmm_cpus_enable(void);
 void nvmm_cpus_disable(void);
 
-/* nvmm_x86.c: x86 facts shared by both backends. */
+/* x86/x86.c: x86 facts shared by both backends. */
 int nvmm_x86_init(void);
 void nvmm_x86_capability(struct nvmm_capability *cap);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Intel VMX backend: VM exits. Everything here runs with the VCPU's VMCS
- * current (nvmm_x86_vmx.h); nothing is decoded: the exit qualification and
+ * current (vmx.h); nothing is decoded: the exit qualification and
  * instruction information say what the instruction was.
  *
  * An INVALID exit carries the basic exit reason in u.inv.hwcode, with bit
@@ -18,7 +18,7 @@
 #include <asm/trapnr.h>
 #include <asm/traps.h>
 
-#include "nvmm_x86_vmx.h"
+#include "vmx.h"
 
 #define VMX_HWCODE_VMFAIL	BIT_ULL(32)
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Intel VMX backend: guest state between the VMCS and the comm page, and
- * the events userland injects. The VMCS is current (nvmm_x86_vmx.h).
+ * the events userland injects. The VMCS is current (vmx.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,7 +13,7 @@
 #include <asm/msr.h>
 #include <asm/trapnr.h>
 
-#include "nvmm_x86_vmx.h"
+#include "vmx.h"
 
 /* -------------------------------------------------------------------------- */
 /* State: VMCS and cpudata <-> struct nvmm_x64_state. */

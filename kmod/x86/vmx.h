@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Intel VMX backend: what nvmm_x86_vmx.c (VMCS, state, world switch) and
- * nvmm_x86_vmx_exit.c (exit handling) share.
+ * Intel VMX backend: what vmx.c (VMCS, state, world switch) and
+ * vmx_exit.c (exit handling) share.
  *
  * The VMCS of a VCPU is current on the CPU its thread runs on for the
  * whole of every VCPU ioctl (vmx_vcpu_enter() to vmx_vcpu_leave()): a
@@ -18,7 +18,7 @@
 #include <asm/asm.h>
 #include <asm/vmx.h>
 
-#include "nvmm_x86.h"
+#include "x86.h"
 
 /* Exit reasons <asm/vmx.h> does not name. */
 #define VMX_EXIT_GETSEC			11
@@ -161,7 +161,7 @@ static inline void vmx_clear_bits(unsigned long field, u64 bits)
 }
 
 /* -------------------------------------------------------------------------- */
-/* nvmm_x86_vmx.c */
+/* vmx.c */
 
 /* CR0/CR4 bits the host owns; in hardware: (guest | force1) & ~force0. */
 struct vmx_crs {
@@ -183,7 +183,7 @@ void vmx_set_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot,
 		      u64 val);
 u64 vmx_get_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot);
 
-/* nvmm_x86_vmx_state.c */
+/* vmx_state.c */
 void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		   u64 flags);
 int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags);
@@ -202,11 +202,11 @@ void vmx_inject_excp(struct vmx_cpudata *cpudata, u8 vector, u32 err);
 void vmx_inject_nmi(struct vmx_cpudata *cpudata);
 int vmx_vcpu_inject(struct nvmm_cpu *vcpu);
 
-/* nvmm_x86_vmx_exit.c */
+/* vmx_exit.c */
 int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	     u32 reason, struct nvmm_vcpu_exit *exit);
 
-/* nvmm_x86_vmx_run.S */
+/* vmx_run.S */
 int nvmm_vmx_run(u64 *gprs, u64 *host_rsp, bool launched);
 extern const char nvmm_vmx_exit[];	/* where VM exits land */
 void nvmm_vmx_nmi(void);

@@ -2,7 +2,7 @@
 /*
  * Intel VMX backend: VMX operation on every CPU, the VMCS of each VCPU
  * (built from the TRUE control MSRs), guest state, event injection and the
- * run loop. The exits are handled in nvmm_x86_vmx_exit.c.
+ * run loop. The exits are handled in vmx_exit.c.
  *
  * Needs EPT, VPID, unrestricted guest and virtual NMIs, and VM exits that
  * save EFER.LMA in the "IA-32e mode guest" entry control: guests switch
@@ -38,7 +38,7 @@
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 
-#include "nvmm_x86_vmx.h"
+#include "vmx.h"
 
 /* IA32_VMX_BASIC fields. */
 #define VMX_BASIC_REVISION(b)	((u32)(b) & 0x7FFFFFFF)
@@ -429,7 +429,7 @@ void vmx_ia32e(bool on)
 }
 
 /* -------------------------------------------------------------------------- */
-/* State and events: nvmm_x86_vmx_state.c. */
+/* State and events: vmx_state.c. */
 
 static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
 {

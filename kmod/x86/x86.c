@@ -21,7 +21,7 @@
 #include <asm/tsc.h>
 #include <asm/msr-index.h>
 
-#include "nvmm_x86.h"
+#include "x86.h"
 
 /* XCR0 bits a guest may enable when the host has them. */
 #define NVMM_X86_XCR0_GUEST						\

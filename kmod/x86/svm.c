@@ -26,7 +26,7 @@
 #include <asm/traps.h>
 #include <asm/virtext.h>
 
-#include "nvmm_x86.h"
+#include "x86.h"
 
 /* CPUID 0x8000000A EDX. */
 #define SVM_FEAT_NP		BIT(0)
