@@ -63,7 +63,7 @@ lib: $(B)/lib/$(LIB_SONAME).0 $(B)/lib/libvmm.a
 # ---------------------------------------------------------------------------
 # nvmm.ko: for KDIR in kmod/, and for the emulated hosts' kernel in build/emu/
 
-KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/*.S kmod/Kbuild kmod/x86/*) \
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/*.S kmod/Kbuild kmod/x86/*.[chS]) \
 	$(wildcard include/nvmm/*.h)
 
 kmod/nvmm.ko: $(KMOD_SRCS)

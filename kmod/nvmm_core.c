@@ -765,7 +765,6 @@ static void nvmm_capability(struct nvmm_ioc_capability *args)
 	cap->max_machines = NVMM_MAX_MACHINES;
 	cap->max_vcpus = NVMM_MAX_VCPUS;
 	cap->max_ram = NVMM_MAX_RAM;
-	nvmm_x86_capability(cap);
 	nvmm_impl->capability(cap);
 }
 
@@ -1025,19 +1024,23 @@ static struct miscdevice nvmm_dev = {
 /* -------------------------------------------------------------------------- */
 /* Module. */
 
+/* The backends, each asked in turn whether the CPU is its kind. */
+static const struct nvmm_impl *const nvmm_impl_list[] = {
+#if defined(CONFIG_X86_64)
+	&nvmm_x86_svm,		/* AMD SVM */
+	&nvmm_x86_vmx,		/* Intel VMX */
+#endif
+};
+
 static const struct nvmm_impl *nvmm_pick_backend(void)
 {
-	switch (boot_cpu_data.x86_vendor) {
-	case X86_VENDOR_AMD:
-	case X86_VENDOR_HYGON:
-		return &nvmm_x86_svm;
-	case X86_VENDOR_INTEL:
-	case X86_VENDOR_CENTAUR:
-	case X86_VENDOR_ZHAOXIN:
-		return &nvmm_x86_vmx;
-	default:
-		return NULL;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(nvmm_impl_list); i++) {
+		if (nvmm_impl_list[i]->ident())
+			return nvmm_impl_list[i];
 	}
+	return NULL;
 }
 
 static int __init nvmm_module_init(void)
@@ -1048,8 +1051,7 @@ static int __init nvmm_module_init(void)
 
 	impl = nvmm_pick_backend();
 	if (!impl) {
-		pr_err("cannot load: unsupported CPU vendor '%s' (needs AMD SVM or Intel VMX)\n",
-		       boot_cpu_data.x86_vendor_id);
+		pr_err("cannot load: no backend for this CPU (nvmm has AMD SVM and Intel VMX)\n");
 		return -ENODEV;
 	}
 	ret = impl->probe();
@@ -1062,9 +1064,6 @@ static int __init nvmm_module_init(void)
 		INIT_WORK(&machines[i].reap_work, nvmm_machine_reap);
 	}
 
-	ret = nvmm_x86_init();
-	if (ret)
-		return ret;
 	nvmm_reap_wq = alloc_workqueue("nvmm_reap", 0, 0);
 	if (!nvmm_reap_wq)
 		return -ENOMEM;

@@ -158,11 +158,16 @@ struct nvmm_machine {
 /* From the mm's release: destroy the machine once nothing can use it. */
 void nvmm_machine_orphan(struct nvmm_machine *mach);
 
-/* A hardware backend: SVM or VMX. */
+/* A hardware backend (x86: SVM or VMX). */
 struct nvmm_impl {
 	const char *name;
 	const char *hw;		/* "SVM" or "VMX", for messages */
-	/* Checks the boot CPU; on refusal prints one line and returns -errno. */
+	/* Whether the backend is the one for this CPU's kind (its vendor). */
+	bool (*ident)(void);
+	/*
+	 * Checks that the CPU has what the backend needs; on refusal prints
+	 * one line and returns -errno.
+	 */
 	int (*probe)(void);
 	/* Global setup after a successful probe, and its undoing. */
 	int (*init)(void);
@@ -173,6 +178,7 @@ struct nvmm_impl {
 	 */
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+	/* The machine-dependent part of NVMM_IOC_CAPABILITY. */
 	void (*capability)(struct nvmm_capability *cap);
 	/* Set by init(): the nested page table format. */
 	const struct nvmm_pt_ops *pt_ops;
@@ -197,10 +203,6 @@ extern const struct nvmm_impl *nvmm_impl;
 extern bool nvmm_rebooting;	/* virtualization may vanish under a VCPU */
 int nvmm_cpus_enable(void);
 void nvmm_cpus_disable(void);
-
-/* x86/x86.c: x86 facts shared by both backends. */
-int nvmm_x86_init(void);
-void nvmm_x86_capability(struct nvmm_capability *cap);
 
 /* nvmm_mmu.c: guest-physical memory. */
 int nvmm_mmu_init(struct nvmm_machine *mach);
@@ -278,7 +280,7 @@ enum nvmm_count {
 	NVMM_COUNT_EXIT_IO,
 	NVMM_COUNT_EXIT_MSR,
 	NVMM_COUNT_EXIT_CPUID,
-	NVMM_COUNT_EXIT_OTHER,
+	NVMM_COUNT_EXIT_OTHER,		/* every other exit: each counts once */
 	NVMM_COUNT_FLUSHES,		/* remote TLB flushes */
 	NVMM_COUNT_YIELDS,		/* PAUSE exits that yielded */
 	NVMM_COUNT_MAX,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Intel VMX backend: VMX operation on every CPU, the VMCS of each VCPU
- * (built from the TRUE control MSRs), guest state, event injection and the
- * run loop. The exits are handled in vmx_exit.c.
+ * (built from the TRUE control MSRs), VPIDs and TLBs, and the hooks of the
+ * shared run path (run.h) with the world switch. State and events are in
+ * vmx_state.c, exits in vmx_exit.c; the SVM backend has the same files.
  *
  * Needs EPT, VPID, unrestricted guest and virtual NMIs, and VM exits that
  * save EFER.LMA in the "IA-32e mode guest" entry control: guests switch
@@ -38,6 +39,7 @@
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 
+#include "run.h"
 #include "vmx.h"
 
 /* IA32_VMX_BASIC fields. */
@@ -219,7 +221,7 @@ static void vmx_host_percpu(int cpu)
  * host values of another one, and the CPU may hold stale translations of
  * the VCPU's VPID and EPT: both are redone.
  */
-static void vmx_vcpu_load(struct vmx_cpudata *cpudata)
+static void vmx_vmcs_load(struct vmx_cpudata *cpudata)
 {
 	struct vmx_pcpu *pcpu = this_cpu_ptr(&vmx_pcpu);
 	int cpu = smp_processor_id();
@@ -257,7 +259,7 @@ static void vmx_vcpu_load(struct vmx_cpudata *cpudata)
  * and what VM exits changed (segment selectors, LDT, the TSS and GDT
  * limits). Preemption off.
  */
-static void vmx_vcpu_put(struct vmx_cpudata *cpudata)
+static void vmx_vmcs_put(struct vmx_cpudata *cpudata)
 {
 	static const u32 msrs[VMX_NMSRS] = {
 		MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
@@ -329,7 +331,7 @@ static void vmx_sched_in(struct preempt_notifier *pn, int cpu)
 {
 	struct vmx_cpudata *cpudata = container_of(pn, struct vmx_cpudata, pn);
 
-	vmx_vcpu_load(cpudata);
+	vmx_vmcs_load(cpudata);
 	/* Other tasks ran here: flush L1D before the guest runs again. */
 	cpudata->l1d_flush = true;
 }
@@ -337,7 +339,7 @@ static void vmx_sched_in(struct preempt_notifier *pn, int cpu)
 static void vmx_sched_out(struct preempt_notifier *pn,
 			  struct task_struct *next)
 {
-	vmx_vcpu_put(container_of(pn, struct vmx_cpudata, pn));
+	vmx_vmcs_put(container_of(pn, struct vmx_cpudata, pn));
 }
 
 static struct preempt_ops vmx_preempt_ops = {
@@ -345,21 +347,25 @@ static struct preempt_ops vmx_preempt_ops = {
 	.sched_out = vmx_sched_out,
 };
 
-/* The VMCS is current until vmx_vcpu_leave(), whatever CPU we run on. */
-static void vmx_vcpu_enter(struct vmx_cpudata *cpudata)
+/* The VMCS is current until vmx_vcpu_put(), whatever CPU we run on. */
+static void vmx_vcpu_load(struct nvmm_cpu *vcpu)
 {
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+
 	preempt_disable();
-	vmx_vcpu_load(cpudata);
+	vmx_vmcs_load(cpudata);
 	preempt_notifier_init(&cpudata->pn, &vmx_preempt_ops);
 	preempt_notifier_register(&cpudata->pn);
 	preempt_enable();
 }
 
-static void vmx_vcpu_leave(struct vmx_cpudata *cpudata)
+static void vmx_vcpu_put(struct nvmm_cpu *vcpu)
 {
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+
 	preempt_disable();
 	preempt_notifier_unregister(&cpudata->pn);
-	vmx_vcpu_put(cpudata);
+	vmx_vmcs_put(cpudata);
 	preempt_enable();
 }
 
@@ -404,13 +410,13 @@ void vmx_procbased(struct vmx_cpudata *cpudata, u32 bits, bool on)
 void vmx_int_window(struct vmx_cpudata *cpudata, bool on)
 {
 	vmx_procbased(cpudata, CPU_BASED_INTR_WINDOW_EXITING, on);
-	cpudata->int_window_exit = on;
+	cpudata->x.int_window_exit = on;
 }
 
 void vmx_nmi_window(struct vmx_cpudata *cpudata, bool on)
 {
 	vmx_procbased(cpudata, CPU_BASED_NMI_WINDOW_EXITING, on);
-	cpudata->nmi_window_exit = on;
+	cpudata->x.nmi_window_exit = on;
 }
 
 /*
@@ -429,31 +435,6 @@ void vmx_ia32e(bool on)
 }
 
 /* -------------------------------------------------------------------------- */
-/* State and events: vmx_state.c. */
-
-static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
-{
-	struct vmx_cpudata *cpudata = vcpu->cpudata;
-	struct nvmm_comm_page *comm = vcpu->comm;
-	u64 wanted = READ_ONCE(comm->state_wanted);
-	int ret;
-
-	/* Groups this version does not know are ignored, as on NetBSD. */
-	wanted &= NVMM_X64_STATE_ALL;
-	vmx_vcpu_enter(cpudata);
-	vmx_state_get(vcpu, &comm->state, wanted);
-	vmx_vcpu_leave(cpudata);
-	if (wanted & NVMM_X64_STATE_FPU) {
-		ret = nvmm_x86_fpu_get(&cpudata->gfpu, &comm->state.fpu);
-		if (ret)
-			return ret;
-	}
-	comm->state_wanted = 0;
-	comm->state_cached |= wanted;
-	return 0;
-}
-
-/* -------------------------------------------------------------------------- */
 /* The world switch. */
 
 /* No instrumentation while RCU and lockdep think we are in the guest. */
@@ -465,7 +446,7 @@ static noinstr int vmx_enter_exit(struct vmx_cpudata *cpudata)
 	/* CR2 is not in the VMCS. NMI handlers keep it as they found it. */
 	if (native_read_cr2() != cpudata->cr2)
 		native_write_cr2(cpudata->cr2);
-	ret = nvmm_vmx_run(cpudata->gprs, &cpudata->host_rsp,
+	ret = nvmm_vmx_run(cpudata->x.gprs, &cpudata->host_rsp,
 			   cpudata->launched);
 	cpudata->cr2 = native_read_cr2();
 	guest_state_exit_irqoff();
@@ -494,51 +475,31 @@ static void vmx_tlb_prepare(struct nvmm_machine *mach,
 	}
 }
 
-/*
- * Enter the guest once. Returns true if it ran or tried to (the exit
- * reason in *reason, VMX_EXIT_ENTRY_FAILED alone if VMLAUNCH/VMRESUME
- * failed), or false with the exit to return to userland in *exit_reason.
- */
-static bool vmx_vcpu_run_once(struct nvmm_machine *mach,
-			      struct nvmm_cpu *vcpu, u32 *reason,
-			      u64 *exit_reason)
+/* Before each entry, IRQs on: PDPTEs from guest memory may sleep. */
+static void vmx_entry_prepare(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 {
 	struct vmx_cpudata *cpudata = vcpu->cpudata;
-	struct vmx_pcpu *pcpu;
-	bool guest_dr, guest_xcr0;
-	u64 cr3, cr4, dr7;
-	int ret;
 
 	if (cpudata->pdptrs_load) {
-		/* May sleep: before IRQs go off. */
 		vmx_load_pdptrs(mach);
 		cpudata->pdptrs_load = false;
 	}
-	dr7 = vmx_read(GUEST_DR7);
+}
 
-	local_irq_disable();
-	if (nvmm_x86_enter_check(vcpu, cpudata->evt_pending,
-				 &cpudata->reinject_runs, exit_reason)) {
-		local_irq_enable();
+/*
+ * IRQs off, in guest mode: VMX may have been turned off here (reboot,
+ * hotplug), or the VMCS not loaded; else the TLB flushes, and the host's
+ * CR3 (PCID), CR4 and syscall MSRs of this task on this CPU, as of now.
+ */
+static bool vmx_entry_ready(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	struct vmx_pcpu *pcpu = this_cpu_ptr(&vmx_pcpu);
+	u64 cr3, cr4;
+
+	if (!pcpu->on || pcpu->current_vmcs != cpudata)
 		return false;
-	}
-	nvmm_vcpu_fpu_load();
-
-	/*
-	 * The reboot notifier and CPU hotplug turn VMX off, IRQs off: with
-	 * IRQs off here, this CPU keeps it at least until we enable them.
-	 */
-	pcpu = this_cpu_ptr(&vmx_pcpu);
-	if (unlikely(READ_ONCE(nvmm_rebooting) || !pcpu->on ||
-		     pcpu->current_vmcs != cpudata)) {
-		nvmm_vcpu_leave(vcpu);
-		local_irq_enable();
-		*exit_reason = NVMM_VCPU_EXIT_NONE;
-		return false;
-	}
-
 	vmx_tlb_prepare(mach, cpudata);
-	/* CR3 (PCID) and CR4 of this task on this CPU, as of now. */
 	cr3 = __get_current_cr3_fast();
 	if (cr3 != cpudata->host_cr3) {
 		vmx_write(HOST_CR3, cr3);
@@ -550,77 +511,62 @@ static bool vmx_vcpu_run_once(struct nvmm_machine *mach,
 		cpudata->host_cr4 = cr4;
 	}
 	vmx_msrs_prepare(cpudata);
+	return true;
+}
 
-	guest_timing_enter_irqoff();
+static u64 vmx_guest_dr7(struct nvmm_cpu *vcpu)
+{
+	return vmx_read(GUEST_DR7);
+}
 
-	/*
-	 * CR4 writes of valid bits do not exit: the guest may turn OSXSAVE on
-	 * at any time and must then find its own XCR0, whatever CR4 is now.
-	 */
-	guest_xcr0 = nvmm_x86_host_xcr0 && cpudata->xcr0 != nvmm_x86_host_xcr0;
-	if (guest_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, cpudata->xcr0);
-	guest_dr = cpudata->dr_live || (dr7 & DR7_BP_EN_MASK);
-	if (guest_dr) {
-		if (hw_breakpoint_active())
-			set_debugreg(0, 7);
-		set_debugreg(cpudata->drs[0], 0);
-		set_debugreg(cpudata->drs[1], 1);
-		set_debugreg(cpudata->drs[2], 2);
-		set_debugreg(cpudata->drs[3], 3);
-		set_debugreg(cpudata->dr6, 6);
-	}
+/* CR4.PKE is not offered (nvmm_x86_cr4_valid): the guest has no PKRU. */
+static u64 vmx_guest_cr4_live(struct nvmm_cpu *vcpu)
+{
+	return 0;
+}
+
+/*
+ * The world switch. VMX_EXIT_ENTRY_FAILED alone in exit_reason if
+ * VMLAUNCH/VMRESUME failed. An NMI of the host that stopped the guest is
+ * the host's at once.
+ */
+static void vmx_vcpu_enter_exit(struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	u32 reason;
+
 	/* L1TF: the guest must not read what the host left in L1D. */
 	if (vmx_feat.l1d_flush && cpudata->l1d_flush) {
 		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 		cpudata->l1d_flush = false;
 	}
-
-	ret = vmx_enter_exit(cpudata);
-	nvmm_count(NVMM_COUNT_ENTRIES);
-
-	if (likely(!ret)) {
-		*reason = vmx_read(VM_EXIT_REASON);
-		if (!(*reason & VMX_EXIT_ENTRY_FAILED))
-			cpudata->launched = true;
-		/* An NMI of the host stopped the guest: the host's, now. */
-		if ((u16)*reason == EXIT_REASON_EXCEPTION_NMI &&
-		    (vmx_read(VM_EXIT_INTR_INFO) &
-		     (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK)) ==
-		    (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR))
-			nvmm_vmx_nmi();
-	} else {
-		*reason = VMX_EXIT_ENTRY_FAILED;
+	if (unlikely(vmx_enter_exit(cpudata))) {
+		cpudata->exit_reason = VMX_EXIT_ENTRY_FAILED;
+		return;
 	}
+	reason = vmx_read(VM_EXIT_REASON);
+	cpudata->exit_reason = reason;
+	if (!(reason & VMX_EXIT_ENTRY_FAILED))
+		cpudata->launched = true;
+	if ((u16)reason == EXIT_REASON_EXCEPTION_NMI &&
+	    (vmx_read(VM_EXIT_INTR_INFO) &
+	     (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK)) ==
+	    (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR))
+		nvmm_vmx_nmi();
+}
 
-	if (cpudata->dr_live) {
-		/* The guest touched its DRs freely: take them, watch again. */
-		get_debugreg(cpudata->drs[0], 0);
-		get_debugreg(cpudata->drs[1], 1);
-		get_debugreg(cpudata->drs[2], 2);
-		get_debugreg(cpudata->drs[3], 3);
-		get_debugreg(cpudata->dr6, 6);
-		cpudata->dr_live = false;
-		vmx_procbased(cpudata, CPU_BASED_MOV_DR_EXITING, true);
-	}
-	if (guest_dr)
-		set_debugreg(DR6_RESERVED, 6);
-	/* VM exits clear DR7 and DEBUGCTL. */
-	if (hw_breakpoint_active())
-		hw_breakpoint_restore();
+/* VM exits clear DEBUGCTL. */
+static void vmx_exit_early(struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+
 	if (cpudata->host_debugctl)
 		update_debugctlmsr(cpudata->host_debugctl);
-	/* XSETBV exits: XCR0 is still what we loaded. */
-	if (guest_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, nvmm_x86_host_xcr0);
-	/* VMSCAPE: no guest-trained prediction for the VMM in userland. */
-	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
-		this_cpu_write(x86_ibpb_exit_to_user, true);
+}
 
-	nvmm_vcpu_leave(vcpu);
-	guest_timing_exit_irqoff();
-	local_irq_enable();
-	return true;
+static void vmx_dr_intercept(struct nvmm_cpu *vcpu)
+{
+	vmx_procbased(vcpu->cpudata, CPU_BASED_MOV_DR_EXITING, true);
 }
 
 static void vmx_exitstate(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
@@ -632,70 +578,55 @@ static void vmx_exitstate(struct nvmm_cpu *vcpu, struct nvmm_vcpu_exit *exit)
 	exit->exitstate.cr8 = cpudata->cr8;
 	exit->exitstate.int_shadow =
 		!!(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
-	exit->exitstate.int_window_exiting = cpudata->int_window_exit;
-	exit->exitstate.nmi_window_exiting = cpudata->nmi_window_exit;
-	exit->exitstate.evt_pending = cpudata->evt_pending ||
-				      cpudata->evt_held || cpudata->nmi_held;
-	exit->exitstate.rsvd = 0;
+	if (cpudata->nmi_held)
+		exit->exitstate.evt_pending = true;
 }
+
+/* The held NMI goes in once the injection field is free. */
+static void vmx_event_held(struct nvmm_cpu *vcpu)
+{
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+
+	if (unlikely(cpudata->nmi_held) && !cpudata->x.evt_pending)
+		vmx_inject_nmi(cpudata);
+}
+
+static const struct nvmm_x86_run_ops vmx_run_ops = {
+	.load = vmx_vcpu_load,
+	.put = vmx_vcpu_put,
+	.state_get = vmx_state_get,
+	.state_set = vmx_state_set,
+	.event_deliver = vmx_event_deliver,
+	.event_held = vmx_event_held,
+	.entry_prepare = vmx_entry_prepare,
+	.entry_ready = vmx_entry_ready,
+	.guest_dr7 = vmx_guest_dr7,
+	.guest_cr4 = vmx_guest_cr4_live,
+	.enter_exit = vmx_vcpu_enter_exit,
+	.exit_early = vmx_exit_early,
+	.dr_intercept = vmx_dr_intercept,
+	.dr6_switched = true,
+	.exit = vmx_exit,
+	.exitstate = vmx_exitstate,
+};
 
 static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 {
 	struct vmx_cpudata *cpudata = vcpu->cpudata;
-	struct nvmm_comm_page *comm = vcpu->comm;
-	struct nvmm_vcpu_exit exit;
-	u64 commit, reason;
-	u32 hwreason;
-	int ret = 0;
 
-	vmx_vcpu_enter(cpudata);
-	commit = READ_ONCE(comm->state_commit);
-	if (commit) {
-		ret = vmx_state_set(vcpu, commit);
-		if (ret)
-			goto out;
-		comm->state_commit = 0;
-	}
-	if (READ_ONCE(comm->event_commit)) {
-		/* Consumed even when refused, as NetBSD does. */
-		comm->event_commit = false;
-		ret = vmx_vcpu_inject(vcpu);
-		if (ret)
-			goto out;
-	}
-	comm->state_cached = 0;
 	/* Back from userland: flush L1D before the next entry. */
 	cpudata->l1d_flush = true;
+	return nvmm_x86_vcpu_run(mach, vcpu, &vmx_run_ops);
+}
 
-	memset(&exit, 0, sizeof(exit));
-	ret = fpu_swap_kvm_fpstate(&cpudata->gfpu, true);
-	if (ret)
-		goto out;
-	for (;;) {
-		if (unlikely(cpudata->evt_held) && !cpudata->evt_pending) {
-			cpudata->evt_held = false;
-			vmx_event_deliver(cpudata, &cpudata->held_ev);
-		}
-		if (unlikely(cpudata->nmi_held) && !cpudata->evt_pending)
-			vmx_inject_nmi(cpudata);
-		if (!vmx_vcpu_run_once(mach, vcpu, &hwreason, &reason)) {
-			exit.reason = reason;
-			ret = 0;
-			break;
-		}
-		ret = vmx_exit(mach, vcpu, hwreason, &exit);
-		if (ret)
-			break;
-	}
-	fpu_swap_kvm_fpstate(&cpudata->gfpu, false);
-	if (ret < 0)
-		goto out;
-	ret = 0;
-	vmx_exitstate(vcpu, &exit);
-	memcpy(&comm->exit, &exit, sizeof(exit));
-out:
-	vmx_vcpu_leave(cpudata);
-	return ret;
+static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
+{
+	return nvmm_x86_vcpu_getstate(vcpu, &vmx_run_ops);
+}
+
+void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags)
+{
+	nvmm_x86_state_provide(vcpu, flags, &vmx_run_ops);
 }
 
 static int vmx_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,
@@ -706,7 +637,7 @@ static int vmx_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,
 
 	switch (op) {
 	case NVMM_VCPU_CONF_CPUID:
-		return nvmm_x86_conf_cpuid(&cpudata->cpuid, conf);
+		return nvmm_x86_conf_cpuid(&cpudata->x.cpuid, conf);
 	case NVMM_VCPU_CONF_TPR:
 		if (copy_from_user(&tpr, conf, sizeof(tpr)))
 			return -EFAULT;
@@ -792,6 +723,8 @@ static int vmx_vcpu_create(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	struct vmx_cpudata *cpudata;
 	int ret, vpid;
 
+	/* nvmm_x86_cpu() finds the shared part at the start. */
+	BUILD_BUG_ON(offsetof(struct vmx_cpudata, x) != 0);
 	cpudata = kvzalloc(sizeof(*cpudata), GFP_KERNEL_ACCOUNT);
 	if (!cpudata)
 		return -ENOMEM;
@@ -815,24 +748,24 @@ static int vmx_vcpu_create(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 	*(u32 *)page_address(cpudata->vmcs_page) =
 		VMX_BASIC_REVISION(vmx_feat.basic);
 	cpudata->vmcs_pa = page_to_phys(cpudata->vmcs_page);
-	ret = nvmm_x86_fpu_alloc(&cpudata->gfpu);
+	ret = nvmm_x86_fpu_alloc(&cpudata->x.gfpu);
 	if (ret)
 		goto fail_vmcs;
 	vcpu->cpudata = cpudata;
 
-	vmx_vcpu_enter(cpudata);
+	vmx_vcpu_load(vcpu);
 	preempt_disable();
 	vmx_vmcs_init(cpudata, mach);
 	preempt_enable();
 	/* The state of a CPU after RESET, through the usual checks. */
 	memcpy(&vcpu->comm->state, &nvmm_x86_reset_state,
 	       sizeof(nvmm_x86_reset_state));
-	ret = vmx_state_set(vcpu, NVMM_X64_STATE_ALL);
+	ret = nvmm_x86_state_commit(vcpu, NVMM_X64_STATE_ALL, &vmx_run_ops);
 	memset(&vcpu->comm->state, 0, sizeof(vcpu->comm->state));
-	vmx_vcpu_leave(cpudata);
+	vmx_vcpu_put(vcpu);
 	if (ret) {
 		vmx_vmcs_clear(cpudata);
-		nvmm_x86_fpu_free(&cpudata->gfpu);
+		nvmm_x86_fpu_free(&cpudata->x.gfpu);
 		goto fail_vmcs;
 	}
 	return 0;
@@ -853,7 +786,7 @@ static void vmx_vcpu_destroy(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 
 	/* Not active anywhere any more: the CPU will not write it back. */
 	vmx_vmcs_clear(cpudata);
-	nvmm_x86_fpu_free(&cpudata->gfpu);
+	nvmm_x86_fpu_free(&cpudata->x.gfpu);
 	nvmm_free_page(cpudata->vmcs_page);
 	ida_free(&vmx_vpids, cpudata->vpid);
 	kvfree(cpudata);
@@ -992,6 +925,13 @@ static int vmx_probe_ctls(void)
 	return 0;
 }
 
+static bool vmx_ident(void)
+{
+	return boot_cpu_data.x86_vendor == X86_VENDOR_INTEL ||
+	       boot_cpu_data.x86_vendor == X86_VENDOR_CENTAUR ||
+	       boot_cpu_data.x86_vendor == X86_VENDOR_ZHAOXIN;
+}
+
 static int vmx_probe(void)
 {
 	u64 fixed0, fixed1;
@@ -1092,9 +1032,12 @@ static void vmx_msr_allow(u8 *bitmap, u32 msr, bool write)
 
 static int vmx_init(void)
 {
-	int cpu;
+	int cpu, ret;
 	u8 *bitmap;
 
+	ret = nvmm_x86_init();
+	if (ret)
+		return ret;
 	if (pgtable_l5_enabled() && (vmx_feat.ept & VMX_EPT_PAGE_WALK_5_BIT))
 		vmx_pt_ops.levels = 5;
 	vmx_crs.cr0_mask = vmx_crs.cr0_force1 | vmx_crs.cr0_force0;
@@ -1207,6 +1150,7 @@ fault:
 
 static void vmx_capability(struct nvmm_capability *cap)
 {
+	nvmm_x86_capability(cap);
 	cap->arch.vcpu_conf_support = NVMM_CAP_ARCH_VCPU_CONF_CPUID |
 				      NVMM_CAP_ARCH_VCPU_CONF_TPR;
 }
@@ -1214,6 +1158,7 @@ static void vmx_capability(struct nvmm_capability *cap)
 const struct nvmm_impl nvmm_x86_vmx = {
 	.name = "x86-vmx",
 	.hw = "VMX",
+	.ident = vmx_ident,
 	.probe = vmx_probe,
 	.init = vmx_init,
 	.fini = vmx_fini,

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Intel VMX backend: what vmx.c (VMCS, state, world switch) and
- * vmx_exit.c (exit handling) share.
+ * Intel VMX backend: what vmx.c (VMCS, VPIDs, world switch, VCPUs),
+ * vmx_state.c (state and events) and vmx_exit.c (exit handling) share.
  *
  * The VMCS of a VCPU is current on the CPU its thread runs on for the
- * whole of every VCPU ioctl (vmx_vcpu_enter() to vmx_vcpu_leave()): a
+ * whole of every VCPU ioctl (vmx_vcpu_load() to vmx_vcpu_put()): a
  * preempt notifier loads it again wherever the thread is scheduled in, so
  * VMREAD and VMWRITE may be used anywhere in between, also after sleeping.
  */
@@ -54,13 +54,14 @@ struct vmx_host_state {
 };
 
 struct vmx_cpudata {
+	struct nvmm_x86_cpu x;		/* first: see nvmm_x86_cpu() */
 	struct nvmm_cpu *vcpu;
 	struct nvmm_machine *mach;
 	struct page *vmcs_page;
 	u64 vmcs_pa;
 	u16 vpid;
 
-	/* Where the VMCS is active: -1 when clear. See vmx_vcpu_load(). */
+	/* Where the VMCS is active: -1 when clear. See vmx_vmcs_load(). */
 	int cpu;
 	struct list_head loaded_link;	/* on that CPU's vmx_loaded list */
 	bool launched;
@@ -78,15 +79,9 @@ struct vmx_cpudata {
 	u64 gmsrs[VMX_NMSRS];
 	struct vmx_host_state host;
 
-	/* Guest registers the VMCS does not hold. */
-	u64 gprs[NVMM_X64_NGPR];	/* RSP, RIP, RFLAGS: in the VMCS */
-	u64 drs[4];			/* DR0-3 */
-	u64 dr6;
+	/* Guest registers neither the VMCS nor x holds. */
 	u64 cr2;
 	u64 cr8;			/* the TPR: CR8 accesses exit */
-	u64 xcr0;
-	u64 tsc_offset;
-	bool dr_live;			/* MOV DR not intercepted */
 
 	/* Control words as in the VMCS, for toggling bits. */
 	u32 procbased;
@@ -97,24 +92,15 @@ struct vmx_cpudata {
 	bool flush_ept;
 	bool pdptrs_load;		/* load PDPTEs from CR3 before entry */
 
-	/* Events and windows. */
-	bool int_window_exit;
-	bool nmi_window_exit;
-	bool evt_pending;		/* VM-entry interruption info valid */
+	/* Events, beside x's. */
 	bool evt_soft_intr;		/* it is an interrupt sent as type 5 */
 	u8 evt_vector;
-	bool evt_held;			/* held_ev waits for the info to free */
-	struct nvmm_vcpu_event held_ev;
 	bool nmi_held;			/* an NMI waits for the NMI window */
 	bool nmi_window_open;		/* the window exit came for it */
-	unsigned int reinject_runs;
 
 	bool tpr_exit_changed;		/* NVMM_VCPU_CONF_TPR */
 	bool l1d_flush;			/* flush L1D before the next entry */
-
-	struct nvmm_x86_cpuid_conf cpuid;
-	struct fpu_guest gfpu;
-	struct nvmm_x64_state scratch;	/* a copy of committed state */
+	u32 exit_reason;		/* VM_EXIT_REASON of the last exit */
 };
 
 /* -------------------------------------------------------------------------- */
@@ -186,10 +172,10 @@ u64 vmx_get_msr_live(struct vmx_cpudata *cpudata, enum vmx_msr_slot slot);
 /* vmx_state.c */
 void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		   u64 flags);
-int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags);
-void vmx_event_deliver(struct vmx_cpudata *cpudata,
+void vmx_state_set(struct nvmm_cpu *vcpu, const struct nvmm_x64_state *st,
+		   u64 flags);
+void vmx_event_deliver(struct nvmm_cpu *vcpu,
 		       const struct nvmm_vcpu_event *ev);
-void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags);
 void vmx_load_pdptrs(struct nvmm_machine *mach);
 u64 vmx_guest_cr0(void);
 u64 vmx_guest_cr4(void);
@@ -200,11 +186,14 @@ void vmx_inject(struct vmx_cpudata *cpudata, u32 type, u8 vector,
 		bool has_err, u32 err);
 void vmx_inject_excp(struct vmx_cpudata *cpudata, u8 vector, u32 err);
 void vmx_inject_nmi(struct vmx_cpudata *cpudata);
-int vmx_vcpu_inject(struct nvmm_cpu *vcpu);
+void vmx_event_reinject(struct vmx_cpudata *cpudata);
+
+/* vmx.c: the comm page gets the groups in flags, valid until the run. */
+void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags);
 
 /* vmx_exit.c */
 int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
-	     u32 reason, struct nvmm_vcpu_exit *exit);
+	     struct nvmm_vcpu_exit *exit);
 
 /* vmx_run.S */
 int nvmm_vmx_run(u64 *gprs, u64 *host_rsp, bool launched);

@@ -13,7 +13,6 @@
 #include <linux/kernel.h>
 #include <linux/kvm_host.h>
 #include <asm/debugreg.h>
-#include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/trapnr.h>
 #include <asm/traps.h>
@@ -66,7 +65,7 @@ static u64 vmx_gpr(struct vmx_cpudata *cpudata, unsigned int reg)
 {
 	if (reg == NVMM_X64_GPR_RSP)
 		return vmx_read(GUEST_RSP);
-	return cpudata->gprs[reg];
+	return cpudata->x.gprs[reg];
 }
 
 static void vmx_set_gpr(struct vmx_cpudata *cpudata, unsigned int reg,
@@ -75,58 +74,11 @@ static void vmx_set_gpr(struct vmx_cpudata *cpudata, unsigned int reg,
 	if (reg == NVMM_X64_GPR_RSP)
 		vmx_write(GUEST_RSP, val);
 	else
-		cpudata->gprs[reg] = val;
+		cpudata->x.gprs[reg] = val;
 }
 
 /* -------------------------------------------------------------------------- */
 /* Events. */
-
-/*
- * An event whose delivery the exit interrupted goes back in the VM-entry
- * interruption information. Software interrupts and exceptions (INTn,
- * INT3, INTO) and the guest's own INT1 are not re-injected: RIP still
- * points at the instruction, which the guest executes again. An interrupt
- * we sent as a privileged software exception (vmx_inject_intr()) is.
- */
-static void vmx_event_reinject(struct vmx_cpudata *cpudata)
-{
-	u32 info = vmx_read(IDT_VECTORING_INFO_FIELD);
-	u32 type = info & VECTORING_INFO_TYPE_MASK;
-	u8 vector = info & VECTORING_INFO_VECTOR_MASK;
-	bool ours = cpudata->evt_pending && cpudata->evt_soft_intr &&
-		    cpudata->evt_vector == vector;
-
-	cpudata->evt_pending = false;
-	cpudata->evt_soft_intr = false;
-	if (!(info & VECTORING_INFO_VALID_MASK))
-		return;
-	switch (type) {
-	case INTR_TYPE_SOFT_INTR:
-	case INTR_TYPE_SOFT_EXCEPTION:
-		return;
-	case INTR_TYPE_PRIV_SW_EXCEPTION:
-		if (!ours)
-			return;
-		vmx_write(VM_ENTRY_INSTRUCTION_LEN, 0);
-		break;
-	case INTR_TYPE_NMI_INTR:
-		/* Blocked again only once it is delivered. */
-		vmx_clear_bits(GUEST_INTERRUPTIBILITY_INFO,
-			       GUEST_INTR_STATE_NMI);
-		break;
-	}
-	vmx_write(VM_ENTRY_INTR_INFO_FIELD,
-		  info & (VECTORING_INFO_VECTOR_MASK |
-			  VECTORING_INFO_TYPE_MASK |
-			  VECTORING_INFO_DELIVER_CODE_MASK |
-			  VECTORING_INFO_VALID_MASK));
-	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
-		vmx_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
-			  vmx_read(IDT_VECTORING_ERROR_CODE));
-	cpudata->evt_pending = true;
-	cpudata->evt_soft_intr = ours;
-	cpudata->evt_vector = vector;
-}
 
 /*
  * The guest's IRET that unblocked NMIs faulted (EPT, an intercepted
@@ -148,12 +100,11 @@ static void vmx_exit_exception(struct vmx_cpudata *cpudata)
 	u64 qual;
 
 	if (type == INTR_TYPE_NMI_INTR) {
-		nvmm_count(NVMM_COUNT_EXIT_INTR);
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_INTR;
 		cpudata->l1d_flush = true;
 		return;
 	}
 	vmx_nmi_unblocked(info & INTR_INFO_UNBLOCK_NMI);
-	nvmm_count(NVMM_COUNT_EXIT_OTHER);
 	switch (vector) {
 	case DB_VECTOR:
 		if (type == INTR_TYPE_PRIV_SW_EXCEPTION) {
@@ -166,7 +117,7 @@ static void vmx_exit_exception(struct vmx_cpudata *cpudata)
 		}
 		/* The CPU left DR6 alone and told us in the qualification. */
 		qual = vmx_read(EXIT_QUALIFICATION);
-		cpudata->dr6 = (cpudata->dr6 & ~VMX_DR6_EXIT_BITS) |
+		cpudata->x.dr6 = (cpudata->x.dr6 & ~VMX_DR6_EXIT_BITS) |
 			       (qual & VMX_DR6_EXIT_BITS) | DR6_RESERVED;
 		vmx_inject_excp(cpudata, DB_VECTOR, 0);
 		break;
@@ -174,13 +125,9 @@ static void vmx_exit_exception(struct vmx_cpudata *cpudata)
 		vmx_inject_excp(cpudata, AC_VECTOR,
 				vmx_read(VM_EXIT_INTR_ERROR_CODE));
 		break;
-	case MC_VECTOR: {
-		/* The host's machine check: let its handler see it. */
-		struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
-
-		do_machine_check(&regs);
+	case MC_VECTOR:
+		nvmm_x86_machine_check();
 		break;
-	}
 	default:
 		/* Not intercepted: give it back. */
 		vmx_inject(cpudata, type, vector,
@@ -201,13 +148,13 @@ static void vmx_exit_cpuid(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		.vcpu_id = vcpu->cpuid,
 		.nvcpus = atomic_read(&mach->ncpus),
 		.cr4 = vmx_guest_cr4(),
-		.xcr0 = cpudata->xcr0,
+		.xcr0 = cpudata->x.xcr0,
 	};
-	u32 leaf = (u32)cpudata->gprs[NVMM_X64_GPR_RAX];
+	u32 leaf = (u32)cpudata->x.gprs[NVMM_X64_GPR_RAX];
 	u32 regs[4];
 
-	if (nvmm_x86_cpuid(&cpudata->cpuid, &ctx, leaf,
-			   (u32)cpudata->gprs[NVMM_X64_GPR_RCX], regs)) {
+	if (nvmm_x86_cpuid(&cpudata->x.cpuid, &ctx, leaf,
+			   (u32)cpudata->x.gprs[NVMM_X64_GPR_RCX], regs)) {
 		exit->reason = NVMM_VCPU_EXIT_CPUID;
 		exit->u.insn.npc = vmx_npc();
 		vmx_state_provide(vcpu, NVMM_X64_STATE_GPRS);
@@ -216,10 +163,10 @@ static void vmx_exit_cpuid(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	/* INVPCID raises #UD where VMX cannot let the guest have it. */
 	if (leaf == 7 && !vmx_has_invpcid)
 		regs[1] &= ~BIT(X86_FEATURE_INVPCID & 31);
-	cpudata->gprs[NVMM_X64_GPR_RAX] = regs[0];
-	cpudata->gprs[NVMM_X64_GPR_RBX] = regs[1];
-	cpudata->gprs[NVMM_X64_GPR_RCX] = regs[2];
-	cpudata->gprs[NVMM_X64_GPR_RDX] = regs[3];
+	cpudata->x.gprs[NVMM_X64_GPR_RAX] = regs[0];
+	cpudata->x.gprs[NVMM_X64_GPR_RBX] = regs[1];
+	cpudata->x.gprs[NVMM_X64_GPR_RCX] = regs[2];
+	cpudata->x.gprs[NVMM_X64_GPR_RDX] = regs[3];
 	vmx_skip();
 }
 
@@ -336,11 +283,11 @@ static bool vmx_msr_inkernel(struct vmx_cpudata *cpudata, bool write,
 		goto done;
 	case MSR_IA32_TSC:
 		if (!write) {
-			out = rdtsc() + cpudata->tsc_offset;
+			out = rdtsc() + cpudata->x.tsc_offset;
 			break;
 		}
-		cpudata->tsc_offset = val - rdtsc();
-		vmx_write(TSC_OFFSET, cpudata->tsc_offset);
+		cpudata->x.tsc_offset = val - rdtsc();
+		vmx_write(TSC_OFFSET, cpudata->x.tsc_offset);
 		goto done;
 	case MSR_IA32_CR_PAT:
 		if (!write) {
@@ -368,8 +315,8 @@ static bool vmx_msr_inkernel(struct vmx_cpudata *cpudata, bool write,
 		vmx_set_msr_live(cpudata, slot, val);
 		goto done;
 	}
-	cpudata->gprs[NVMM_X64_GPR_RAX] = (u32)out;
-	cpudata->gprs[NVMM_X64_GPR_RDX] = out >> 32;
+	cpudata->x.gprs[NVMM_X64_GPR_RAX] = (u32)out;
+	cpudata->x.gprs[NVMM_X64_GPR_RDX] = out >> 32;
 done:
 	vmx_skip();
 	return true;
@@ -382,9 +329,9 @@ static void vmx_exit_msr(struct nvmm_cpu *vcpu, bool write,
 			 struct nvmm_vcpu_exit *exit)
 {
 	struct vmx_cpudata *cpudata = vcpu->cpudata;
-	u32 msr = (u32)cpudata->gprs[NVMM_X64_GPR_RCX];
-	u64 val = ((u64)(u32)cpudata->gprs[NVMM_X64_GPR_RDX] << 32) |
-		  (u32)cpudata->gprs[NVMM_X64_GPR_RAX];
+	u32 msr = (u32)cpudata->x.gprs[NVMM_X64_GPR_RCX];
+	u64 val = ((u64)(u32)cpudata->x.gprs[NVMM_X64_GPR_RDX] << 32) |
+		  (u32)cpudata->x.gprs[NVMM_X64_GPR_RAX];
 
 	if (vmx_msr_inkernel(cpudata, write, msr, val)) {
 		exit->reason = NVMM_VCPU_EXIT_NONE;
@@ -405,17 +352,17 @@ static void vmx_exit_msr(struct nvmm_cpu *vcpu, bool write,
 
 static void vmx_exit_xsetbv(struct vmx_cpudata *cpudata)
 {
-	u64 val = ((u64)(u32)cpudata->gprs[NVMM_X64_GPR_RDX] << 32) |
-		  (u32)cpudata->gprs[NVMM_X64_GPR_RAX];
+	u64 val = ((u64)(u32)cpudata->x.gprs[NVMM_X64_GPR_RDX] << 32) |
+		  (u32)cpudata->x.gprs[NVMM_X64_GPR_RAX];
 	int vector = nvmm_x86_xsetbv_check(vmx_guest_cr4(),
-					   (u32)cpudata->gprs[NVMM_X64_GPR_RCX],
+					   (u32)cpudata->x.gprs[NVMM_X64_GPR_RCX],
 					   vmx_guest_cpl(), val);
 
 	if (vector) {
 		vmx_inject_excp(cpudata, vector, 0);
 		return;
 	}
-	cpudata->xcr0 = val;
+	cpudata->x.xcr0 = val;
 	vmx_skip();
 }
 
@@ -463,7 +410,7 @@ gp:
 static void vmx_exit_hlt(struct vmx_cpudata *cpudata,
 			 struct nvmm_vcpu_exit *exit)
 {
-	if (cpudata->int_window_exit &&
+	if (cpudata->x.int_window_exit &&
 	    (vmx_read(GUEST_RFLAGS) & X86_EFLAGS_IF))
 		vmx_int_window(cpudata, false);
 	vmx_skip();
@@ -481,69 +428,64 @@ static void vmx_exit_vmfail(struct nvmm_vcpu_exit *exit)
  * *exit, 0 to enter the guest again, or -errno.
  */
 int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
-	     u32 reason, struct nvmm_vcpu_exit *exit)
+	     struct nvmm_vcpu_exit *exit)
 {
 	struct vmx_cpudata *cpudata = vcpu->cpudata;
+	u32 reason = cpudata->exit_reason;
 	int ret;
 
-	exit->reason = NVMM_VCPU_EXIT_NONE;
 	if (reason == VMX_EXIT_ENTRY_FAILED) {
 		vmx_exit_vmfail(exit);
-		goto user;
+		return 1;
 	}
 	if (reason & VMX_EXIT_ENTRY_FAILED) {
 		/* Nothing was delivered, nothing is to re-inject. */
-		if ((u16)reason == EXIT_REASON_MCE_DURING_VMENTRY) {
-			struct pt_regs regs = { .cs = 3,
-						.flags = X86_EFLAGS_IF };
-
-			do_machine_check(&regs);
-		}
+		if ((u16)reason == EXIT_REASON_MCE_DURING_VMENTRY)
+			nvmm_x86_machine_check();
 		vmx_exit_invalid(exit, reason);
-		goto user;
+		return 1;
 	}
 	vmx_event_reinject(cpudata);
 
 	switch ((u16)reason) {
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 		/* The host took it once IRQs were on again. */
-		nvmm_count(NVMM_COUNT_EXIT_INTR);
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_INTR;
 		cpudata->l1d_flush = true;
 		return 0;
 	case EXIT_REASON_EXCEPTION_NMI:
 		vmx_exit_exception(cpudata);
 		return 0;
 	case EXIT_REASON_EPT_VIOLATION:
-		nvmm_count(NVMM_COUNT_EXIT_NPF);
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_NPF;
 		ret = vmx_exit_ept(mach, vcpu, exit);
 		if (ret)
 			return ret;
 		break;
 	case EXIT_REASON_IO_INSTRUCTION:
-		nvmm_count(NVMM_COUNT_EXIT_IO);
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_IO;
 		vmx_exit_io(vcpu, exit);
 		break;
 	case EXIT_REASON_MSR_READ:
 	case EXIT_REASON_MSR_WRITE:
-		nvmm_count(NVMM_COUNT_EXIT_MSR);
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_MSR;
 		vmx_exit_msr(vcpu, (u16)reason == EXIT_REASON_MSR_WRITE,
 			     exit);
 		break;
 	case EXIT_REASON_CPUID:
-		nvmm_count(NVMM_COUNT_EXIT_CPUID);
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_CPUID;
 		vmx_exit_cpuid(mach, vcpu, exit);
 		break;
 	case EXIT_REASON_HLT:
 		vmx_exit_hlt(cpudata, exit);
 		break;
 	case EXIT_REASON_CR_ACCESS:
-		nvmm_count(NVMM_COUNT_EXIT_OTHER);
 		vmx_exit_cr(mach, vcpu, exit);
 		break;
 	case EXIT_REASON_DR_ACCESS:
 		/* Let the guest use its DRs; run the instruction again. */
 		vmx_procbased(cpudata, CPU_BASED_MOV_DR_EXITING, false);
-		cpudata->dr_live = true;
+		cpudata->x.dr_live = true;
 		break;
 	case EXIT_REASON_XSETBV:
 		vmx_exit_xsetbv(cpudata);
@@ -570,7 +512,6 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		exit->u.insn.npc = vmx_npc();
 		break;
 	case EXIT_REASON_PAUSE_INSTRUCTION:
-		nvmm_count(NVMM_COUNT_EXIT_OTHER);
 		vmx_skip();
 		/* A loop, not any PAUSE: only pause-loop exiting tells. */
 		if (vmx_has_ple)
@@ -614,9 +555,5 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		vmx_exit_invalid(exit, reason);
 		break;
 	}
-	if (exit->reason == NVMM_VCPU_EXIT_NONE)
-		return 0;
-user:
-	nvmm_count(NVMM_COUNT_EXITS_USER);
-	return 1;
+	return exit->reason != NVMM_VCPU_EXIT_NONE;
 }

@@ -243,7 +243,6 @@ void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 			vmx_seg_get(&st->segs[i], i);
 	}
 	if (flags & NVMM_X64_STATE_GPRS) {
-		memcpy(st->gprs, cpudata->gprs, sizeof(st->gprs));
 		st->gprs[NVMM_X64_GPR_RSP] = vmx_read(GUEST_RSP);
 		st->gprs[NVMM_X64_GPR_RIP] = vmx_read(GUEST_RIP);
 		st->gprs[NVMM_X64_GPR_RFLAGS] = vmx_read(GUEST_RFLAGS);
@@ -254,14 +253,9 @@ void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		st->crs[NVMM_X64_CR_CR3] = vmx_read(GUEST_CR3);
 		st->crs[NVMM_X64_CR_CR4] = vmx_guest_cr4();
 		st->crs[NVMM_X64_CR_CR8] = cpudata->cr8;
-		st->crs[NVMM_X64_CR_XCR0] = cpudata->xcr0;
 	}
 	if (flags & NVMM_X64_STATE_DRS) {
-		st->drs[NVMM_X64_DR_DR0] = cpudata->drs[0];
-		st->drs[NVMM_X64_DR_DR1] = cpudata->drs[1];
-		st->drs[NVMM_X64_DR_DR2] = cpudata->drs[2];
-		st->drs[NVMM_X64_DR_DR3] = cpudata->drs[3];
-		st->drs[NVMM_X64_DR_DR6] = cpudata->dr6;
+		st->drs[NVMM_X64_DR_DR6] = cpudata->x.dr6;
 		st->drs[NVMM_X64_DR_DR7] = vmx_read(GUEST_DR7);
 	}
 	if (flags & NVMM_X64_STATE_MSRS) {
@@ -278,17 +272,13 @@ void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		st->msrs[NVMM_X64_MSR_SYSENTER_EIP] =
 			vmx_read(GUEST_SYSENTER_EIP);
 		st->msrs[NVMM_X64_MSR_PAT] = vmx_read(GUEST_IA32_PAT);
-		st->msrs[NVMM_X64_MSR_TSC] = rdtsc() + cpudata->tsc_offset;
 	}
 	if (flags & NVMM_X64_STATE_INTR) {
 		intr = vmx_read(GUEST_INTERRUPTIBILITY_INFO);
 		st->intr.int_shadow = !!(intr & (GUEST_INTR_STATE_STI |
 						 GUEST_INTR_STATE_MOV_SS));
-		st->intr.int_window_exiting = cpudata->int_window_exit;
-		st->intr.nmi_window_exiting = cpudata->nmi_window_exit;
-		st->intr.evt_pending = cpudata->evt_pending ||
-				       cpudata->evt_held || cpudata->nmi_held;
-		st->intr.rsvd = 0;
+		if (cpudata->nmi_held)
+			st->intr.evt_pending = true;
 	}
 }
 
@@ -313,32 +303,19 @@ static void vmx_int_shadow_set(bool shadow)
 	vmx_write(GUEST_PENDING_DBG_EXCEPTIONS, dbg);
 }
 
-/* Load committed state from the comm page. Nothing changes on failure. */
-int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags)
+/* Committed state, checked (nvmm_x86_state_commit()), to the VMCS. */
+void vmx_state_set(struct nvmm_cpu *vcpu, const struct nvmm_x64_state *st,
+		   u64 flags)
 {
 	struct vmx_cpudata *cpudata = vcpu->cpudata;
-	struct nvmm_x64_state *st = &cpudata->scratch;
 	unsigned int i;
 	u64 efer;
-	int ret;
-
-	nvmm_x86_state_copy(st, &vcpu->comm->state, flags);
-	ret = nvmm_x86_state_prepare(vcpu, st, flags);
-	if (ret)
-		return ret;
-	if (flags & NVMM_X64_STATE_FPU) {
-		ret = nvmm_x86_fpu_set(&cpudata->gfpu, &st->fpu,
-				       nvmm_x86_xcr0_mask);
-		if (ret)
-			return ret;
-	}
 
 	if (flags & NVMM_X64_STATE_SEGS) {
 		for (i = 0; i < NVMM_X64_NSEG; i++)
 			vmx_seg_set(&st->segs[i], i);
 	}
 	if (flags & NVMM_X64_STATE_GPRS) {
-		memcpy(cpudata->gprs, st->gprs, sizeof(cpudata->gprs));
 		vmx_write(GUEST_RSP, st->gprs[NVMM_X64_GPR_RSP]);
 		vmx_write(GUEST_RIP, st->gprs[NVMM_X64_GPR_RIP]);
 		vmx_write(GUEST_RFLAGS,
@@ -350,18 +327,11 @@ int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags)
 		vmx_write(GUEST_CR3, st->crs[NVMM_X64_CR_CR3]);
 		vmx_cr4_write(st->crs[NVMM_X64_CR_CR4]);
 		cpudata->cr8 = st->crs[NVMM_X64_CR_CR8];
-		cpudata->xcr0 = st->crs[NVMM_X64_CR_XCR0];
 		cpudata->flush_vpid = true;
 		cpudata->pdptrs_load = true;
 	}
-	if (flags & NVMM_X64_STATE_DRS) {
-		cpudata->drs[0] = st->drs[NVMM_X64_DR_DR0];
-		cpudata->drs[1] = st->drs[NVMM_X64_DR_DR1];
-		cpudata->drs[2] = st->drs[NVMM_X64_DR_DR2];
-		cpudata->drs[3] = st->drs[NVMM_X64_DR_DR3];
-		cpudata->dr6 = st->drs[NVMM_X64_DR_DR6] | DR6_RESERVED;
+	if (flags & NVMM_X64_STATE_DRS)
 		vmx_write(GUEST_DR7, st->drs[NVMM_X64_DR_DR7] | DR7_FIXED_1);
-	}
 	if (flags & NVMM_X64_STATE_MSRS) {
 		efer = st->msrs[NVMM_X64_MSR_EFER];
 		vmx_write(GUEST_IA32_EFER, efer);
@@ -383,17 +353,15 @@ int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags)
 		vmx_write(GUEST_SYSENTER_EIP,
 			  st->msrs[NVMM_X64_MSR_SYSENTER_EIP]);
 		vmx_write(GUEST_IA32_PAT, st->msrs[NVMM_X64_MSR_PAT]);
-		cpudata->tsc_offset = nvmm_x86_tsc_offset(vcpu->mach,
-					st->msrs[NVMM_X64_MSR_TSC]);
-		vmx_write(TSC_OFFSET, cpudata->tsc_offset);
+		vmx_write(TSC_OFFSET, cpudata->x.tsc_offset);
 		cpudata->flush_vpid = true;
 		cpudata->pdptrs_load = true;
 	}
 	if (flags & NVMM_X64_STATE_INTR) {
 		vmx_int_shadow_set(st->intr.int_shadow);
-		if (st->intr.int_window_exiting != cpudata->int_window_exit)
+		if (st->intr.int_window_exiting != cpudata->x.int_window_exit)
 			vmx_int_window(cpudata, st->intr.int_window_exiting);
-		if (st->intr.nmi_window_exiting != cpudata->nmi_window_exit)
+		if (st->intr.nmi_window_exiting != cpudata->x.nmi_window_exit)
 			vmx_nmi_window(cpudata, st->intr.nmi_window_exiting);
 	} else if (flags & NVMM_X64_STATE_GPRS) {
 		/* A shadow stays consistent with the new RFLAGS. */
@@ -401,16 +369,6 @@ int vmx_state_set(struct nvmm_cpu *vcpu, u64 flags)
 				   (GUEST_INTR_STATE_STI |
 				    GUEST_INTR_STATE_MOV_SS));
 	}
-	return 0;
-}
-
-/* Groups provided on an exit are valid in the comm page until the run. */
-void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags)
-{
-	struct nvmm_comm_page *comm = vcpu->comm;
-
-	vmx_state_get(vcpu, &comm->state, flags);
-	comm->state_cached |= flags;
 }
 
 /* -------------------------------------------------------------------------- */
@@ -427,7 +385,7 @@ void vmx_inject(struct vmx_cpudata *cpudata, u32 type, u8 vector,
 		  (has_err ? INTR_INFO_DELIVER_CODE_MASK : 0));
 	if (has_err)
 		vmx_write(VM_ENTRY_EXCEPTION_ERROR_CODE, err);
-	cpudata->evt_pending = true;
+	cpudata->x.evt_pending = true;
 	cpudata->evt_soft_intr = false;
 	cpudata->evt_vector = vector;
 }
@@ -512,9 +470,10 @@ void vmx_inject_nmi(struct vmx_cpudata *cpudata)
 }
 
 /* Put a checked event in the VM-entry interruption info, which is free. */
-void vmx_event_deliver(struct vmx_cpudata *cpudata,
-		       const struct nvmm_vcpu_event *ev)
+void vmx_event_deliver(struct nvmm_cpu *vcpu, const struct nvmm_vcpu_event *ev)
 {
+	struct vmx_cpudata *cpudata = vcpu->cpudata;
+
 	if (ev->type == NVMM_VCPU_EVENT_EXCP) {
 		vmx_inject_excp(cpudata, ev->vector, (u32)ev->u.excp.error);
 	} else if (ev->vector == NMI_VECTOR) {
@@ -526,23 +485,48 @@ void vmx_event_deliver(struct vmx_cpudata *cpudata,
 }
 
 /*
- * The committed event. While the delivery of another is still pending, it
- * is held, and delivered once that one is (NetBSD overwrites the pending
- * one instead, which the guest then never gets).
+ * An event whose delivery the exit interrupted goes back in the VM-entry
+ * interruption information. Software interrupts and exceptions (INTn,
+ * INT3, INTO) and the guest's own INT1 are not re-injected: RIP still
+ * points at the instruction, which the guest executes again. An interrupt
+ * we sent as a privileged software exception (vmx_inject_intr()) is.
  */
-int vmx_vcpu_inject(struct nvmm_cpu *vcpu)
+void vmx_event_reinject(struct vmx_cpudata *cpudata)
 {
-	struct vmx_cpudata *cpudata = vcpu->cpudata;
-	struct nvmm_vcpu_event ev;
+	u32 info = vmx_read(IDT_VECTORING_INFO_FIELD);
+	u32 type = info & VECTORING_INFO_TYPE_MASK;
+	u8 vector = info & VECTORING_INFO_VECTOR_MASK;
+	bool ours = cpudata->x.evt_pending && cpudata->evt_soft_intr &&
+		    cpudata->evt_vector == vector;
 
-	memcpy(&ev, &vcpu->comm->event, sizeof(ev));
-	if (nvmm_x86_event_check(&ev))
-		return -EINVAL;
-	if (cpudata->evt_pending) {
-		cpudata->held_ev = ev;
-		cpudata->evt_held = true;
-		return 0;
+	cpudata->x.evt_pending = false;
+	cpudata->evt_soft_intr = false;
+	if (!(info & VECTORING_INFO_VALID_MASK))
+		return;
+	switch (type) {
+	case INTR_TYPE_SOFT_INTR:
+	case INTR_TYPE_SOFT_EXCEPTION:
+		return;
+	case INTR_TYPE_PRIV_SW_EXCEPTION:
+		if (!ours)
+			return;
+		vmx_write(VM_ENTRY_INSTRUCTION_LEN, 0);
+		break;
+	case INTR_TYPE_NMI_INTR:
+		/* Blocked again only once it is delivered. */
+		vmx_clear_bits(GUEST_INTERRUPTIBILITY_INFO,
+			       GUEST_INTR_STATE_NMI);
+		break;
 	}
-	vmx_event_deliver(cpudata, &ev);
-	return 0;
+	vmx_write(VM_ENTRY_INTR_INFO_FIELD,
+		  info & (VECTORING_INFO_VECTOR_MASK |
+			  VECTORING_INFO_TYPE_MASK |
+			  VECTORING_INFO_DELIVER_CODE_MASK |
+			  VECTORING_INFO_VALID_MASK));
+	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
+		vmx_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+			  vmx_read(IDT_VECTORING_ERROR_CODE));
+	cpudata->x.evt_pending = true;
+	cpudata->evt_soft_intr = ours;
+	cpudata->evt_vector = vector;
 }

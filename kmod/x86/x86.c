@@ -20,6 +20,9 @@
 #include <asm/processor-flags.h>
 #include <asm/tsc.h>
 #include <asm/msr-index.h>
+#include <asm/debugreg.h>
+#include <asm/mce.h>
+#include <asm/ptrace.h>
 
 #include "x86.h"
 
@@ -720,6 +723,66 @@ u64 nvmm_x86_tsc_offset(struct nvmm_machine *mach, u64 value)
 	mach->tsc_valid = true;
 	spin_unlock(&mach->tsc_lock);
 	return offset;
+}
+
+/*
+ * The groups both backends keep in struct nvmm_x86_cpu: the general
+ * registers (the backend then gives those its VMCB or VMCS holds), DR0-3,
+ * XCR0, the TSC and the event windows. DR6 is the backend's.
+ */
+void nvmm_x86_state_get(const struct nvmm_x86_cpu *x,
+			struct nvmm_x64_state *st, u64 flags)
+{
+	if (flags & NVMM_X64_STATE_GPRS)
+		memcpy(st->gprs, x->gprs, sizeof(st->gprs));
+	if (flags & NVMM_X64_STATE_CRS)
+		st->crs[NVMM_X64_CR_XCR0] = x->xcr0;
+	if (flags & NVMM_X64_STATE_DRS) {
+		st->drs[NVMM_X64_DR_DR0] = x->drs[0];
+		st->drs[NVMM_X64_DR_DR1] = x->drs[1];
+		st->drs[NVMM_X64_DR_DR2] = x->drs[2];
+		st->drs[NVMM_X64_DR_DR3] = x->drs[3];
+	}
+	if (flags & NVMM_X64_STATE_MSRS)
+		st->msrs[NVMM_X64_MSR_TSC] = rdtsc() + x->tsc_offset;
+	if (flags & NVMM_X64_STATE_INTR) {
+		st->intr.int_window_exiting = x->int_window_exit;
+		st->intr.nmi_window_exiting = x->nmi_window_exit;
+		st->intr.evt_pending = x->evt_pending || x->evt_held;
+		st->intr.rsvd = 0;
+	}
+}
+
+/* The same groups, from committed state that nvmm_x86_state_prepare() took. */
+void nvmm_x86_state_set(struct nvmm_machine *mach, struct nvmm_x86_cpu *x,
+			const struct nvmm_x64_state *st, u64 flags)
+{
+	if (flags & NVMM_X64_STATE_GPRS)
+		memcpy(x->gprs, st->gprs, sizeof(x->gprs));
+	if (flags & NVMM_X64_STATE_CRS)
+		x->xcr0 = st->crs[NVMM_X64_CR_XCR0];
+	if (flags & NVMM_X64_STATE_DRS) {
+		x->drs[0] = st->drs[NVMM_X64_DR_DR0];
+		x->drs[1] = st->drs[NVMM_X64_DR_DR1];
+		x->drs[2] = st->drs[NVMM_X64_DR_DR2];
+		x->drs[3] = st->drs[NVMM_X64_DR_DR3];
+		x->dr6 = st->drs[NVMM_X64_DR_DR6] | DR6_RESERVED;
+	}
+	if (flags & NVMM_X64_STATE_MSRS)
+		x->tsc_offset = nvmm_x86_tsc_offset(mach,
+						    st->msrs[NVMM_X64_MSR_TSC]);
+}
+
+/*
+ * A machine check that stopped the guest (an #MC intercept, or one during
+ * VM entry) is the host's: its handler sees it as from user mode, as KVM
+ * forwards it.
+ */
+void nvmm_x86_machine_check(void)
+{
+	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
+
+	do_machine_check(&regs);
 }
 
 /* The RFLAGS bits a guest may hold: bit 1 reads 1, the others 0. */

@@ -13,6 +13,10 @@
 
 #define NVMM_X86_NCPUIDS	64
 
+/* What the x86 backends' init() and capability() do first. */
+int nvmm_x86_init(void);
+void nvmm_x86_capability(struct nvmm_capability *cap);
+
 /* EFER bits a guest may hold (SVME is the backend's business). */
 extern u64 nvmm_x86_efer_valid;
 /* CR4 bits a guest may hold. */
@@ -74,6 +78,37 @@ int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
 			    const char *why);
 u64 nvmm_x86_rflags(u64 rflags);
+
+/*
+ * What both backends keep of a VCPU: the first member of their cpudata
+ * (struct svm_cpudata, struct vmx_cpudata), used by the shared run path
+ * (run.h) and the shared halves of state and events.
+ */
+struct nvmm_x86_cpu {
+	/* Guest registers the VMCB or VMCS does not hold (each its own). */
+	u64 gprs[NVMM_X64_NGPR];
+	u64 drs[4];			/* DR0-3 */
+	u64 dr6;			/* VMX: the VMCB holds SVM's */
+	u64 xcr0;
+	u32 pkru;
+	u64 tsc_offset;
+	bool dr_live;			/* DR accesses not intercepted */
+
+	/* Events and windows. */
+	bool int_window_exit;
+	bool nmi_window_exit;
+	bool evt_pending;		/* the CPU is to deliver an event */
+	bool evt_held;			/* held_ev waits for it */
+	struct nvmm_vcpu_event held_ev;
+	unsigned int reinject_runs;
+
+	/* The counter the last exit is counted in (enum nvmm_count). */
+	unsigned int exit_kind;
+
+	struct nvmm_x86_cpuid_conf cpuid;
+	struct fpu_guest gfpu;
+	struct nvmm_x64_state scratch;	/* a copy of committed state */
+};
 
 /* Entries in a row that finish an interrupted event's delivery. */
 #define NVMM_X86_REINJECT_MAX	16
@@ -144,6 +179,15 @@ bool nvmm_x86_excp_has_error(u8 vector);
  * their instruction, which must not hit its instruction breakpoint again.
  */
 bool nvmm_x86_excp_sets_rf(u8 vector);
+
+/* The groups in flags that both backends keep in struct nvmm_x86_cpu. */
+void nvmm_x86_state_get(const struct nvmm_x86_cpu *x,
+			struct nvmm_x64_state *st, u64 flags);
+void nvmm_x86_state_set(struct nvmm_machine *mach, struct nvmm_x86_cpu *x,
+			const struct nvmm_x64_state *st, u64 flags);
+
+/* A machine check that stopped the guest is the host's: its handler runs. */
+void nvmm_x86_machine_check(void);
 
 /* The event userland committed (a copy): 0, or -EINVAL if malformed. */
 int nvmm_x86_event_check(struct nvmm_vcpu_event *ev);
