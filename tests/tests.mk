@@ -63,43 +63,17 @@ $(B)/tests/emu/vm.o: tests/emu/vm.c tests/emu/vm.h $(LIB_HDRS)
 
 EMU_OBJS := $(KSFT_OBJ) $(EMU_UTIL_OBJ) $(B)/tests/emu/vm.o
 
-$(B)/tests/emu/foundation: tests/emu/foundation.c $(EMU_OBJS) \
-		$(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
+# The suites on the ksft harness, one rule. run_cpu binds at load time: no
+# lazy-binding trampoline (XSAVEC/XRSTOR in ld.so) runs after a test that
+# may leave the FPU in a bad state.
+EMU_SUITES := foundation run run_mm run_cpu run_assist compat compat_mem \
+	guest_edges mm_bounds
+EMU_LDFLAGS_run_cpu := -Wl,-z,now
 
-$(B)/tests/emu/run: tests/emu/run.c $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
+$(EMU_SUITES:%=$(B)/tests/emu/%): $(B)/tests/emu/%: tests/emu/%.c \
+		$(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS) -lpthread
-
-$(B)/tests/emu/run_mm: tests/emu/run_mm.c $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS) -lpthread
-
-# run_cpu binds at load time: no lazy-binding trampoline (XSAVEC/XRSTOR in
-# ld.so) runs after a test that may leave the FPU in a bad state.
-$(B)/tests/emu/run_cpu: tests/emu/run_cpu.c $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -Wl,-z,now -lvmm $(TEST_LIBS) -lpthread
-
-$(B)/tests/emu/run_assist: tests/emu/run_assist.c $(EMU_OBJS) \
-		$(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS) -lpthread
-
-$(B)/tests/emu/compat: tests/emu/compat.c $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
-
-$(B)/tests/emu/guest_edges: tests/emu/guest_edges.c $(EMU_OBJS) \
-		$(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
-
-$(B)/tests/emu/mm_bounds: tests/emu/mm_bounds.c $(EMU_OBJS) \
-		$(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS)
+		$(TEST_LDFLAGS) $(EMU_LDFLAGS_$*) -lvmm $(TEST_LIBS) -lpthread
 
 FUZZ_VM_SRCS := $(addprefix tests/emu/,fuzz_vm.c fuzz_guest.c fuzz_states.c \
 	fuzz_code.c fuzz_races.c)
@@ -108,11 +82,6 @@ $(B)/tests/emu/fuzz_vm: $(FUZZ_VM_SRCS) tests/emu/fuzz_vm.h \
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(FUZZ_VM_SRCS) $(TEST_LDFLAGS) -lvmm \
 		-lpthread
-
-$(B)/tests/emu/compat_mem: tests/emu/compat_mem.c $(EMU_OBJS) \
-		$(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
-		$(TEST_LDFLAGS) -lvmm $(TEST_LIBS) -lpthread
 
 $(B)/tests/emu/nvmm-hold: tests/emu/nvmm_hold.c $(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
