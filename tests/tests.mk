@@ -44,7 +44,8 @@ $(NR_UNITS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/test_%: \
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.bin,$(GUEST_SRCS))
 
-$(B)/tests/guests/%.bin: tests/guests/%.S tests/guests/guest.h
+$(B)/tests/guests/%.bin: tests/guests/%.S tests/guests/guest.h \
+		tests/guests/assist.h
 	@mkdir -p $(@D)
 	$(CC) -c -nostdlib -Itests/guests -o $(B)/tests/guests/$*.o $<
 	ld -m elf_x86_64 -Ttext=0x1000 -e 0x1000 --oformat binary \
@@ -69,6 +70,7 @@ EMU_OBJS := $(KSFT_OBJ) $(EMU_UTIL_OBJ) $(B)/tests/emu/vm.o
 EMU_SUITES := foundation run run_mm run_cpu run_assist compat compat_mem \
 	guest_edges mm_bounds
 EMU_LDFLAGS_run_cpu := -Wl,-z,now
+$(B)/tests/emu/run_assist: tests/guests/assist.h
 
 $(EMU_SUITES:%=$(B)/tests/emu/%): $(B)/tests/emu/%: tests/emu/%.c \
 		$(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0

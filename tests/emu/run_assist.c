@@ -51,6 +51,7 @@
 #include "emu_util.h"
 #include "ksft.h"
 #include "vm.h"
+#include "../guests/assist.h"
 
 /* Check's assertions cost a write each time they pass: only fail here. */
 #define CHECK(cond, ...)						\
@@ -59,20 +60,8 @@
 			fail_at(__LINE__, __VA_ARGS__);			\
 	} while (0)
 
-/* The guests' protocol and descriptors (see tests/guests/assist_long.S). */
-#define REQ		0x52455121u
-#define K_INSN		1
-#define K_STR		2
-#define K_FAIL		3
-#define A_R		1
-#define A_W		2
-#define F_AF		0x01
-#define F_BT		0x02
-#define F_EQ		0x04
-#define F_BTREG		0x08
+/* The guests' protocol and descriptors (tests/guests/assist.h). */
 #define S_REP		0x03
-#define S_FS		0x10
-#define S_ADDR		0x20
 
 enum { OP_MOVS = 1, OP_STOS, OP_LODS, OP_CMPS, OP_SCAS, OP_INS, OP_OUTS };
 
@@ -538,7 +527,7 @@ static void run_entry(const struct desc *d, bool target, const struct regs *in,
 	memset(res, 0, sizeof(*res));
 	/* The VCPU is at the request: fill the entry, go past the OUT. */
 	CHECK(exit->reason == NVMM_VCPU_EXIT_IO && exit->u.io.port ==
-	      VM_PORT_REPORT && (uint32_t)st->gprs[NVMM_X64_GPR_RAX] == REQ,
+	      VM_PORT_REPORT && (uint32_t)st->gprs[NVMM_X64_GPR_RAX] == ASSIST_REQ,
 	      "not at a request");
 	if (T.m->bits == 64) {
 		put_le(cur, stub, 8);
@@ -614,7 +603,7 @@ static void run_entry(const struct desc *d, bool target, const struct regs *in,
 			dumped = true;
 			continue;
 		}
-		CHECK(dumped && (uint32_t)st->gprs[NVMM_X64_GPR_RAX] == REQ,
+		CHECK(dumped && (uint32_t)st->gprs[NVMM_X64_GPR_RAX] == ASSIST_REQ,
 		      "request without a report (EAX %#" PRIx64 ")",
 		      st->gprs[NVMM_X64_GPR_RAX]);
 		return;

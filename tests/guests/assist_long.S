@@ -2,7 +2,7 @@
 /*
  * The assists end to end, 64-bit code (tests/emu/run_assist.c).
  *
- * A runner and a list of stubs. At each request (OUT of REQ to port 0xF0)
+ * A runner and a list of stubs. At each request (OUT of ASSIST_REQ to port 0xF0)
  * the test fills the entry at CUR (a stub's address, RFLAGS, the GPRs but
  * RSP); the runner loads them and jumps to the stub, which runs one
  * instruction and jumps back to 'done'; 'done' stores the GPRs and RFLAGS
@@ -19,8 +19,8 @@
  * CASEB).
  */
 #include "guest.h"
+#include "assist.h"
 
-#define REQ		0x52455121
 #define CUR		0x1E000
 #define SAVE		0x1E200
 #define DUMP_DWORDS	32
@@ -28,55 +28,6 @@
 /* The window: RAM [WB, WB + 0x8000), MMIO up to WB + 0xF000, RAM after. */
 #define WB		0x3FFF8000
 #define AM		(WB + 0x1000)	/* the mirror */
-#define TOFF		0x9000		/* the default target (MMIO) */
-
-/* Descriptor kinds, flags (run_assist.c has the same). */
-#define K_INSN		1
-#define K_STR		2
-#define K_FAIL		3
-#define R		1
-#define W		2
-#define RW		3
-#define F_AF		0x01	/* AF undefined */
-#define F_BT		0x02	/* OF SF ZF AF PF undefined */
-#define F_EQ		0x04	/* the accumulator equals the operand */
-#define F_BTREG		0x08	/* RDX = arg: a bit offset */
-#define S_FS		0x10	/* string: FS override on the source */
-#define S_ADDR		0x20	/* string: 32-bit address size */
-
-#define DESC(m, t, e, toff, kind, acc, size, flags, arg, ...)		\
-	.subsection 1 ;							\
-	.long m, t, e, (toff) ;						\
-	.byte (kind), (acc), (size), (flags) ;				\
-	.short (arg), 0 ;						\
-	.long 87f, 0 ;							\
-	.subsection 2 ;							\
-87:	.asciz #__VA_ARGS__ ;						\
-	.subsection 0
-
-#define CASE_AT(toff, kind, acc, size, flags, arg, ...)		\
-	.set A, AM ;							\
-88:	__VA_ARGS__ ;							\
-	jmp done ;							\
-	.set A, WB + (toff) ;						\
-89:	__VA_ARGS__ ;							\
-86:	jmp done ;							\
-	DESC(88b, 89b, 86b, toff, kind, acc, size, flags, arg, __VA_ARGS__)
-
-#define CASE(acc, size, flags, ...)					\
-	CASE_AT(TOFF, K_INSN, acc, size, flags, 0, __VA_ARGS__)
-#define CASEX(toff, acc, size, flags, ...)				\
-	CASE_AT(toff, K_INSN, acc, size, flags, 0, __VA_ARGS__)
-#define CASEO(off, acc, size, flags, ...)				\
-	CASE_AT(TOFF, K_INSN, acc, size, flags, off, __VA_ARGS__)
-#define CASEB(acc, size, bit, ...)					\
-	CASE_AT(TOFF, K_INSN, acc, size, F_BT | F_BTREG, bit, __VA_ARGS__)
-#define FAIL(err, ...)							\
-	CASE_AT(TOFF, K_FAIL, 0, 0, 0, err, __VA_ARGS__)
-#define STR(op, size, flags, ...)					\
-89:	__VA_ARGS__ ;							\
-86:	jmp done ;							\
-	DESC(89b, 89b, 86b, 0, K_STR, op, size, flags, 0, __VA_ARGS__)
 
 /* RIP-relative: the assembler makes A - next RIP from start's address. */
 #define RIPA	(start + (A - CODE_BASE))(%rip)
@@ -153,7 +104,7 @@ done:
 	movl	$PORT_REPORT, %edx
 	rep outsl
 req:
-	movl	$REQ, %eax
+	movl	$ASSIST_REQ, %eax
 	outl	%eax, $PORT_REPORT
 	cmpq	$0, CUR
 	je	end

@@ -6,8 +6,8 @@
  * ESI = 2, EDI = 3. FS.base = WB + 0x100, GS.base = WB - 0x200.
  */
 #include "guest.h"
+#include "assist.h"
 
-#define REQ		0x52455121
 #define CUR		0x1E000
 #define SAVE		0x1E200
 #define DUMP_DWORDS	8
@@ -15,55 +15,6 @@
 /* The window: RAM [WB, WB + 0x8000), MMIO up to WB + 0xF000, RAM after. */
 #define WB		0x3FFF8000
 #define AM		(WB + 0x1000)	/* the mirror */
-#define TOFF		0x9000		/* the default target (MMIO) */
-
-/* Descriptor kinds, flags (run_assist.c has the same). */
-#define K_INSN		1
-#define K_STR		2
-#define K_FAIL		3
-#define R		1
-#define W		2
-#define RW		3
-#define F_AF		0x01	/* AF undefined */
-#define F_BT		0x02	/* OF SF ZF AF PF undefined */
-#define F_EQ		0x04	/* the accumulator equals the operand */
-#define F_BTREG		0x08	/* EDX = arg: a bit offset */
-#define S_FS		0x10	/* string: FS override on the source */
-#define S_ADDR		0x20	/* string: the other address size */
-
-#define DESC(m, t, e, toff, kind, acc, size, flags, arg, ...)		\
-	.subsection 1 ;							\
-	.long m, t, e, (toff) ;						\
-	.byte (kind), (acc), (size), (flags) ;				\
-	.short (arg), 0 ;						\
-	.long 87f, 0 ;							\
-	.subsection 2 ;							\
-87:	.asciz #__VA_ARGS__ ;						\
-	.subsection 0
-
-#define CASE_AT(toff, kind, acc, size, flags, arg, ...)		\
-	.set A, AM ;							\
-88:	__VA_ARGS__ ;							\
-	jmp done ;							\
-	.set A, WB + (toff) ;						\
-89:	__VA_ARGS__ ;							\
-86:	jmp done ;							\
-	DESC(88b, 89b, 86b, toff, kind, acc, size, flags, arg, __VA_ARGS__)
-
-#define CASE(acc, size, flags, ...)					\
-	CASE_AT(TOFF, K_INSN, acc, size, flags, 0, __VA_ARGS__)
-#define CASEX(toff, acc, size, flags, ...)				\
-	CASE_AT(toff, K_INSN, acc, size, flags, 0, __VA_ARGS__)
-#define CASEO(off, acc, size, flags, ...)				\
-	CASE_AT(TOFF, K_INSN, acc, size, flags, off, __VA_ARGS__)
-#define CASEB(acc, size, bit, ...)					\
-	CASE_AT(TOFF, K_INSN, acc, size, F_BT | F_BTREG, bit, __VA_ARGS__)
-#define FAIL(err, ...)							\
-	CASE_AT(TOFF, K_FAIL, 0, 0, 0, err, __VA_ARGS__)
-#define STR(op, size, flags, ...)					\
-89:	__VA_ARGS__ ;							\
-86:	jmp done ;							\
-	DESC(89b, 89b, 86b, 0, K_STR, op, size, flags, 0, __VA_ARGS__)
 
 /* 16-bit addressing through FS (base WB + 0x100): BX = A & 0xFFFF, SI = 2. */
 #define FS16	%fs:((A - WB - 0x100 - (A & 0xFFFF) - 2) & 0xFFFF)(%bx,%si)
@@ -127,7 +78,7 @@ done:
 	movl	$PORT_REPORT, %edx
 	rep outsl
 req:
-	movl	$REQ, %eax
+	movl	$ASSIST_REQ, %eax
 	outl	%eax, $PORT_REPORT
 	cmpl	$0, CUR
 	je	end
