@@ -200,7 +200,7 @@ static void nvmm_vcpu_free(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 }
 
 static int nvmm_ioctl_vcpu_create(struct nvmm_owner *owner,
-			    struct nvmm_ioc_vcpu_create *args)
+				  struct nvmm_ioc_vcpu_create *args)
 {
 	struct nvmm_machine *mach;
 	struct nvmm_cpu *vcpu;
@@ -228,7 +228,7 @@ out:
 }
 
 static int nvmm_ioctl_vcpu_destroy(struct nvmm_owner *owner,
-			     struct nvmm_ioc_vcpu_destroy *args)
+				   struct nvmm_ioc_vcpu_destroy *args)
 {
 	struct nvmm_machine *mach;
 	struct nvmm_cpu *vcpu;
@@ -382,7 +382,7 @@ void nvmm_vcpu_on_spin(struct nvmm_cpu *me)
 }
 
 static int nvmm_ioctl_vcpu_run(struct nvmm_owner *owner,
-			 struct nvmm_ioc_vcpu_run *args)
+			       struct nvmm_ioc_vcpu_run *args)
 {
 	struct nvmm_machine *mach;
 	struct nvmm_cpu *vcpu;
@@ -408,7 +408,7 @@ out:
 }
 
 static int nvmm_ioctl_vcpu_getstate(struct nvmm_owner *owner,
-			      struct nvmm_ioc_vcpu_getstate *args)
+				    struct nvmm_ioc_vcpu_getstate *args)
 {
 	struct nvmm_machine *mach;
 	struct nvmm_cpu *vcpu;
@@ -430,7 +430,7 @@ out:
 }
 
 static int nvmm_ioctl_vcpu_configure(struct nvmm_owner *owner,
-			       struct nvmm_ioc_vcpu_configure *args)
+				     struct nvmm_ioc_vcpu_configure *args)
 {
 	struct nvmm_machine *mach;
 	struct nvmm_cpu *vcpu;
@@ -596,7 +596,7 @@ static int nvmm_machine_setup(struct nvmm_machine *mach,
 }
 
 static int nvmm_ioctl_machine_create(struct nvmm_owner *owner,
-			       struct nvmm_ioc_machine_create *args)
+				     struct nvmm_ioc_machine_create *args)
 {
 	unsigned int i;
 	int ret;
@@ -628,7 +628,7 @@ static int nvmm_ioctl_machine_create(struct nvmm_owner *owner,
 }
 
 static int nvmm_ioctl_machine_destroy(struct nvmm_owner *owner,
-				struct nvmm_ioc_machine_destroy *args)
+				      struct nvmm_ioc_machine_destroy *args)
 {
 	struct nvmm_machine *mach;
 	unsigned int i;
@@ -652,7 +652,7 @@ static int nvmm_ioctl_machine_destroy(struct nvmm_owner *owner,
 
 /* No machine configuration exists (mach_conf_support is 0). */
 static int nvmm_ioctl_machine_configure(struct nvmm_owner *owner,
-				  struct nvmm_ioc_machine_configure *args)
+					struct nvmm_ioc_machine_configure *args)
 {
 	struct nvmm_machine *mach;
 
@@ -883,8 +883,8 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC))
 		return -EINVAL;
 	/* Each VCPU slot has an offset, and each offset's cpuid a slot. */
-	BUILD_BUG_ON(NVMM_MAX_VCPUS != NVMM_COMM_CPUID(~0ULL) + 1);
-	BUILD_BUG_ON(NVMM_MAX_MACHINES > NVMM_COMM_MACHID(~0ULL) + 1);
+	BUILD_BUG_ON(NVMM_COMM_CPUID(~0ULL) + 1 != NVMM_MAX_VCPUS);
+	BUILD_BUG_ON(NVMM_COMM_MACHID(~0ULL) + 1 < NVMM_MAX_MACHINES);
 	off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	machid = NVMM_COMM_MACHID(off);
 	cpuid = NVMM_COMM_CPUID(off);
@@ -898,8 +898,9 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 		if (mach->owner != owner || mach->mm != current->mm) {
 			ret = -EPERM;
 		} else {
-			struct nvmm_cpu *vcpu = &mach->cpus[
-				array_index_nospec(cpuid, NVMM_MAX_VCPUS)];
+			unsigned int i = array_index_nospec(cpuid,
+							    NVMM_MAX_VCPUS);
+			struct nvmm_cpu *vcpu = &mach->cpus[i];
 
 			if (vcpu->present) {
 				page = vcpu->comm_page;

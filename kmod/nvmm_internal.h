@@ -209,10 +209,10 @@ int nvmm_mmu_init(struct nvmm_machine *mach);
 void nvmm_mmu_fini(struct nvmm_machine *mach);
 int nvmm_mmu_hva_map(struct nvmm_machine *mach, struct nvmm_ioc_hva_map *args);
 int nvmm_mmu_hva_unmap(struct nvmm_machine *mach,
-		   struct nvmm_ioc_hva_unmap *args);
+		       struct nvmm_ioc_hva_unmap *args);
 int nvmm_mmu_gpa_map(struct nvmm_machine *mach, struct nvmm_ioc_gpa_map *args);
 int nvmm_mmu_gpa_unmap(struct nvmm_machine *mach,
-		   struct nvmm_ioc_gpa_unmap *args);
+		       struct nvmm_ioc_gpa_unmap *args);
 
 /* What nvmm_mmu_fault() did with a nested page fault. */
 enum nvmm_fault {

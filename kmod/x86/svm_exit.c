@@ -306,7 +306,7 @@ static void svm_exit_invalid(struct nvmm_vcpu_exit *exit, u64 code)
  * -errno; the counter it goes in, if not exit_other, in x.exit_kind.
  */
 int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
-		    struct nvmm_vcpu_exit *exit)
+	     struct nvmm_vcpu_exit *exit)
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 	struct vmcb *vmcb = cpudata->vmcb;

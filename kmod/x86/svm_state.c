@@ -70,7 +70,7 @@ static void svm_update_cpl(struct vmcb *vmcb)
 /* State: VMCB and cpudata <-> struct nvmm_x64_state (x.c did x's part). */
 
 void svm_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
-			  u64 flags)
+		   u64 flags)
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 	struct vmcb *vmcb = cpudata->vmcb;
@@ -122,7 +122,7 @@ void svm_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 
 /* Committed state, checked (nvmm_x86_state_commit()), to the VMCB. */
 void svm_state_set(struct nvmm_cpu *vcpu,
-			  const struct nvmm_x64_state *st, u64 flags)
+		   const struct nvmm_x64_state *st, u64 flags)
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 	struct vmcb *vmcb = cpudata->vmcb;
@@ -221,7 +221,7 @@ void svm_inject_excp(struct svm_cpudata *cpudata, u8 vector, u32 err)
 
 /* Put a checked event of userland's in EVENTINJ, which is free. */
 void svm_event_deliver(struct nvmm_cpu *vcpu,
-			      const struct nvmm_vcpu_event *ev)
+		       const struct nvmm_vcpu_event *ev)
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 

@@ -664,16 +664,20 @@ int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 	nvmm_x86_state_sanitize(st, flags);
 
 	group = NVMM_X64_STATE_SEGS;
-	if ((flags & group) && (why = nvmm_x86_check_segs(st)))
+	why = (flags & group) ? nvmm_x86_check_segs(st) : NULL;
+	if (why)
 		goto refused;
 	group = NVMM_X64_STATE_CRS;
-	if ((flags & group) && (why = nvmm_x86_check_crs(st)))
+	why = (flags & group) ? nvmm_x86_check_crs(st) : NULL;
+	if (why)
 		goto refused;
 	group = NVMM_X64_STATE_DRS;
-	if ((flags & group) && (why = nvmm_x86_check_drs(st)))
+	why = (flags & group) ? nvmm_x86_check_drs(st) : NULL;
+	if (why)
 		goto refused;
 	group = NVMM_X64_STATE_MSRS;
-	if ((flags & group) && (why = nvmm_x86_check_msrs(st)))
+	why = (flags & group) ? nvmm_x86_check_msrs(st) : NULL;
+	if (why)
 		goto refused;
 	return 0;
 
