@@ -754,3 +754,49 @@ int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 		return X86_DEC_OK;
 	return x86_decode_generic(bytes, n, mode, insn);
 }
+
+/* The last instruction this thread decoded, keyed by its bytes and mode. */
+static __thread struct {
+	uint64_t k0, k1;	/* bytes 0-7 and n-8..n-1, zero past n */
+	uint8_t n;		/* 0: empty */
+	uint8_t mode;
+	struct x86_insn insn;
+} x86_last __attribute__((tls_model("initial-exec")));
+
+/* Apart, so that a hit saves no registers for the call. */
+static __attribute__((noinline)) int
+x86_decode_miss(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
+		struct x86_insn *insn, uint64_t k0, uint64_t k1)
+{
+	int r = x86_decode(bytes, n, mode, insn);
+
+	if (r == X86_DEC_OK) {
+		x86_last.k0 = k0;
+		x86_last.k1 = k1;
+		x86_last.n = (uint8_t)n;
+		x86_last.mode = (uint8_t)mode;
+		x86_last.insn = *insn;
+	}
+	return r;
+}
+
+int x86_decode_cached(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
+		      struct x86_insn *insn)
+{
+	uint64_t k0, k1 = 0;
+
+	if (n == 0 || n > X86_MAX_INSN_LEN)
+		return x86_decode(bytes, n, mode, insn);
+	/* Fixed-size loads: the buffer has room for 15 bytes. */
+	memcpy(&k0, bytes, 8);
+	if (n < 8)
+		k0 &= (1ULL << (8 * n)) - 1;
+	else
+		memcpy(&k1, bytes + n - 8, 8);
+	if (x86_last.k0 == k0 && x86_last.k1 == k1 && x86_last.n == n &&
+	    x86_last.mode == mode) {
+		*insn = x86_last.insn;
+		return X86_DEC_OK;
+	}
+	return x86_decode_miss(bytes, n, mode, insn, k0, k1);
+}

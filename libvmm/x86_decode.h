@@ -106,6 +106,15 @@ struct x86_insn {
 int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 	       struct x86_insn *insn);
 
+/*
+ * x86_decode() through a one-entry cache per thread: a VCPU's loop meets
+ * the same MMIO instructions over and over (a driver's register writes),
+ * and a hit costs a compare and a copy, not a decode. bytes must have room
+ * for X86_MAX_INSN_LEN bytes, whatever n is (only the first n count).
+ */
+int x86_decode_cached(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
+		      struct x86_insn *insn);
+
 /* The same without the fast path for the common forms (for tests). */
 int x86_decode_generic(const uint8_t *bytes, size_t n,
 		       enum x86_cpu_mode mode, struct x86_insn *insn);

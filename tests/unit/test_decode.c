@@ -366,6 +366,76 @@ START_TEST(fast_path_is_the_generic_decoder)
 }
 END_TEST
 
+/*
+ * x86_decode_cached() gives what x86_decode() gives, whether it hits or
+ * not: a pool of instructions met again and again, in the three modes,
+ * with bytes past the length that change (they must not count) and the
+ * same bytes in another mode (which must).
+ */
+START_TEST(cache_is_the_decoder)
+{
+	static const uint8_t forms[][4] = {
+		{ 0x89, 0x03 }, { 0x8B, 0x43, 0x10 }, { 0x66, 0x89, 0x03 },
+		{ 0x48, 0x89, 0x03 }, { 0xC7, 0x03, 0x01, 0x00 },
+		{ 0x88, 0x63, 0x04 }, { 0xF3, 0xA4 }, { 0x0F, 0xB6, 0x03 },
+	};
+	uint64_t x = 0x243F6A8885A308D3ULL;
+	unsigned long hits = 0, i;
+	uint8_t pool[32][16];
+	size_t pool_n[32];
+
+	for (i = 0; i < 32; i++) {
+		size_t k;
+
+		for (k = 0; k < 16; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			pool[i][k] = (uint8_t)(x >> 23);
+		}
+		memcpy(pool[i], forms[i % 8], 4);
+		pool_n[i] = 2 + (x >> 40) % 14;
+	}
+	for (i = 0; i < 200000; i++) {
+		enum x86_cpu_mode mode;
+		struct x86_insn a, b;
+		uint8_t buf[16];
+		size_t n;
+		int ra, rb;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf, pool[x % 32], sizeof(buf));
+		n = pool_n[x % 32];
+		mode = (enum x86_cpu_mode)((x >> 8) % 3);
+		if ((x >> 12) & 1)	/* past n: must not matter */
+			buf[15] ^= 0x5A;
+		if (((x >> 13) & 3) == 0)
+			n = 1 + (x >> 20) % 15;
+		ra = x86_decode_cached(buf, n, mode, &a);
+		rb = x86_decode(buf, n, mode, &b);
+		if (ra != rb)
+			ck_abort_msg("%zu bytes %02x %02x %02x, mode %d: %d, "
+				     "uncached %d", n, buf[0], buf[1], buf[2],
+				     mode, ra, rb);
+		if (ra == X86_DEC_OK && memcmp(&a, &b, sizeof(a)) != 0)
+			ck_abort_msg("%zu bytes %02x %02x %02x, mode %d: "
+				     "decoded differently", n, buf[0], buf[1],
+				     buf[2], mode);
+		/* The same call again is a hit, and the same. */
+		if (ra == X86_DEC_OK) {
+			ck_assert_int_eq(x86_decode_cached(buf, n, mode, &a),
+					 X86_DEC_OK);
+			ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
+			hits++;
+		}
+	}
+	ksft_print("%lu decoded, each twice through the cache", hits);
+	ck_assert_uint_gt(hits, 10000);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ksft_test tests[] = {
@@ -373,6 +443,7 @@ int main(void)
 		KSFT_TEST(invalid),
 		KSFT_TEST(random_bytes_are_safe),
 		KSFT_TEST(fast_path_is_the_generic_decoder),
+		KSFT_TEST(cache_is_the_decoder),
 	};
 
 	return ksft_run("decode", tests, sizeof(tests) / sizeof(tests[0]), 60);
