@@ -34,7 +34,8 @@ struct nvmm_x86_run_ops {
 	/*
 	 * The backend's share of the state: nvmm_x86_state_get() and _set()
 	 * do the shared one. state_set gets what nvmm_x86_state_prepare()
-	 * made of the committed state.
+	 * made of the committed state, but for the GPRs, which it reads from
+	 * their kernel copy (struct nvmm_x86_cpu).
 	 */
 	void (*state_get)(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 			  u64 flags);
@@ -126,6 +127,20 @@ nvmm_x86_state_commit(struct nvmm_cpu *vcpu, u64 flags,
 	struct nvmm_x64_state *st = &x->scratch;
 	int ret;
 
+	if (!(flags & NVMM_X86_STATE_PREPARED)) {
+		/*
+		 * GPRS and INTR, as the assists commit after an exit: nothing
+		 * to check, nothing to refuse. The GPRs go straight to their
+		 * kernel copy, which the backend reads.
+		 */
+		if (flags & NVMM_X64_STATE_GPRS)
+			memcpy(x->gprs, vcpu->comm->state.gprs, sizeof(x->gprs));
+		if (flags & NVMM_X64_STATE_INTR)
+			memcpy(&st->intr, &vcpu->comm->state.intr,
+			       sizeof(st->intr));
+		ops->state_set(vcpu, st, flags);
+		return 0;
+	}
 	nvmm_x86_state_copy(st, &vcpu->comm->state, flags);
 	ret = nvmm_x86_state_prepare(vcpu, st, flags);
 	if (ret)
@@ -138,18 +153,6 @@ nvmm_x86_state_commit(struct nvmm_cpu *vcpu, u64 flags,
 	nvmm_x86_state_set(vcpu->mach, x, st, flags);
 	ops->state_set(vcpu, st, flags);
 	return 0;
-}
-
-/* Groups provided on an exit are valid in the comm page until the run. */
-static __always_inline void
-nvmm_x86_state_provide(struct nvmm_cpu *vcpu, u64 flags,
-		       const struct nvmm_x86_run_ops *ops)
-{
-	struct nvmm_comm_page *comm = vcpu->comm;
-
-	nvmm_x86_state_get(nvmm_x86_cpu(vcpu), &comm->state, flags);
-	ops->state_get(vcpu, &comm->state, flags);
-	comm->state_cached |= flags;
 }
 
 /* NVMM_IOC_VCPU_GETSTATE: the groups in state_wanted, to the comm page. */

@@ -315,11 +315,6 @@ static int svm_vcpu_getstate(struct nvmm_cpu *vcpu)
 	return nvmm_x86_vcpu_getstate(vcpu, &svm_run_ops);
 }
 
-void svm_state_provide(struct nvmm_cpu *vcpu, u64 flags)
-{
-	nvmm_x86_state_provide(vcpu, flags, &svm_run_ops);
-}
-
 static int svm_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,
 			      void __user *conf)
 {

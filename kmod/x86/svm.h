@@ -127,8 +127,6 @@ static inline void svm_dr_intercepts(struct vmcb *vmcb, bool on)
 void svm_int_window(struct svm_cpudata *cpudata, bool on);
 void svm_nmi_window(struct svm_cpudata *cpudata, bool on);
 void svm_entry_refused(struct svm_cpudata *cpudata);
-/* The comm page gets the groups in flags, valid until the run. */
-void svm_state_provide(struct nvmm_cpu *vcpu, u64 flags);
 /* An XSETBV exit was seen: the CPU honours the intercept. */
 extern bool svm_xsetbv_exits;
 
@@ -137,10 +135,11 @@ void svm_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		   u64 flags);
 void svm_state_set(struct nvmm_cpu *vcpu, const struct nvmm_x64_state *st,
 		   u64 flags);
+/* The comm page gets the groups in flags, valid until the run. */
+void svm_state_provide(struct nvmm_cpu *vcpu, u64 flags);
 void svm_event_deliver(struct nvmm_cpu *vcpu,
 		       const struct nvmm_vcpu_event *ev);
 void svm_inject_excp(struct svm_cpudata *cpudata, u8 vector, u32 err);
-void svm_event_reinject(struct svm_cpudata *cpudata);
 
 /* svm_exit.c */
 int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,

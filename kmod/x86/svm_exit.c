@@ -301,6 +301,31 @@ static void svm_exit_invalid(struct nvmm_vcpu_exit *exit, u64 code)
 }
 
 /*
+ * An event whose delivery the exit interrupted goes back in EVENTINJ.
+ * Software interrupts and INT3/INTO are not re-injected: RIP still points
+ * at the instruction, which the guest executes again.
+ */
+static void svm_event_reinject(struct svm_cpudata *cpudata)
+{
+	struct vmcb *vmcb = cpudata->vmcb;
+	u32 info = vmcb->control.exit_int_info;
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
+	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+
+	cpudata->x.evt_pending = false;
+	vmcb->control.event_inj = 0;
+	if (!(info & SVM_EXITINTINFO_VALID))
+		return;
+	if (type == SVM_EVTINJ_TYPE_SOFT ||
+	    (type == SVM_EVTINJ_TYPE_EXEPT &&
+	     (vector == BP_VECTOR || vector == OF_VECTOR)))
+		return;
+	vmcb->control.event_inj = info;
+	vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
+	cpudata->x.evt_pending = true;
+}
+
+/*
  * Handle the exit in the VMCB (the run path's exit hook). Returns 1 if the
  * run must return to userland with *exit, 0 to enter the guest again, or
  * -errno; the counter it goes in, if not exit_other, in x.exit_kind.

@@ -120,6 +120,16 @@ void svm_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 			!!(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
 }
 
+/* Groups provided on an exit are valid in the comm page until the run. */
+void svm_state_provide(struct nvmm_cpu *vcpu, u64 flags)
+{
+	struct nvmm_comm_page *comm = vcpu->comm;
+
+	nvmm_x86_state_get(vcpu->cpudata, &comm->state, flags);
+	svm_state_get(vcpu, &comm->state, flags);
+	comm->state_cached |= flags;
+}
+
 /* Committed state, checked (nvmm_x86_state_commit()), to the VMCB. */
 void svm_state_set(struct nvmm_cpu *vcpu,
 		   const struct nvmm_x64_state *st, u64 flags)
@@ -140,10 +150,12 @@ void svm_state_set(struct nvmm_cpu *vcpu,
 		vmcb->control.clean &= ~(VMCB_CLEAN_SEG | VMCB_CLEAN_DT);
 	}
 	if (flags & NVMM_X64_STATE_GPRS) {
-		vmcb->save.rax = st->gprs[NVMM_X64_GPR_RAX];
-		vmcb->save.rsp = st->gprs[NVMM_X64_GPR_RSP];
-		vmcb->save.rip = st->gprs[NVMM_X64_GPR_RIP];
-		vmcb->save.rflags = nvmm_x86_rflags(st->gprs[NVMM_X64_GPR_RFLAGS]);
+		const u64 *gprs = cpudata->x.gprs;
+
+		vmcb->save.rax = gprs[NVMM_X64_GPR_RAX];
+		vmcb->save.rsp = gprs[NVMM_X64_GPR_RSP];
+		vmcb->save.rip = gprs[NVMM_X64_GPR_RIP];
+		vmcb->save.rflags = nvmm_x86_rflags(gprs[NVMM_X64_GPR_RFLAGS]);
 	}
 	if (flags & NVMM_X64_STATE_CRS) {
 		vmcb->save.cr0 = st->crs[NVMM_X64_CR_CR0];
@@ -238,29 +250,4 @@ void svm_event_deliver(struct nvmm_cpu *vcpu,
 		svm_event_inject(cpudata, SVM_EVTINJ_TYPE_INTR, ev->vector,
 				 false, 0);
 	}
-}
-
-/*
- * An event whose delivery the exit interrupted goes back in EVENTINJ.
- * Software interrupts and INT3/INTO are not re-injected: RIP still points
- * at the instruction, which the guest executes again.
- */
-void svm_event_reinject(struct svm_cpudata *cpudata)
-{
-	struct vmcb *vmcb = cpudata->vmcb;
-	u32 info = vmcb->control.exit_int_info;
-	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
-	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
-
-	cpudata->x.evt_pending = false;
-	vmcb->control.event_inj = 0;
-	if (!(info & SVM_EXITINTINFO_VALID))
-		return;
-	if (type == SVM_EVTINJ_TYPE_SOFT ||
-	    (type == SVM_EVTINJ_TYPE_EXEPT &&
-	     (vector == BP_VECTOR || vector == OF_VECTOR)))
-		return;
-	vmcb->control.event_inj = info;
-	vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
-	cpudata->x.evt_pending = true;
 }

@@ -540,6 +540,12 @@ static void vmx_vcpu_enter_exit(struct nvmm_cpu *vcpu)
 		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 		cpudata->l1d_flush = false;
 	}
+	/* What VM entry would refuse, refused as the CPU does. */
+	if (unlikely(cpudata->lm_unpaged)) {
+		cpudata->exit_reason = VMX_EXIT_ENTRY_FAILED |
+				       EXIT_REASON_INVALID_STATE;
+		return;
+	}
 	if (unlikely(vmx_enter_exit(cpudata))) {
 		cpudata->exit_reason = VMX_EXIT_ENTRY_FAILED;
 		return;
@@ -622,11 +628,6 @@ static int vmx_vcpu_run(struct nvmm_machine *mach, struct nvmm_cpu *vcpu)
 static int vmx_vcpu_getstate(struct nvmm_cpu *vcpu)
 {
 	return nvmm_x86_vcpu_getstate(vcpu, &vmx_run_ops);
-}
-
-void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags)
-{
-	nvmm_x86_state_provide(vcpu, flags, &vmx_run_ops);
 }
 
 static int vmx_vcpu_configure(struct nvmm_cpu *vcpu, u64 op,

@@ -100,6 +100,7 @@ struct vmx_cpudata {
 
 	bool tpr_exit_changed;		/* NVMM_VCPU_CONF_TPR */
 	bool l1d_flush;			/* flush L1D before the next entry */
+	bool lm_unpaged;		/* vmx_state_set(): entry would fail */
 	u32 exit_reason;		/* VM_EXIT_REASON of the last exit */
 };
 
@@ -174,6 +175,8 @@ void vmx_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 		   u64 flags);
 void vmx_state_set(struct nvmm_cpu *vcpu, const struct nvmm_x64_state *st,
 		   u64 flags);
+/* The comm page gets the groups in flags, valid until the run. */
+void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags);
 void vmx_event_deliver(struct nvmm_cpu *vcpu,
 		       const struct nvmm_vcpu_event *ev);
 void vmx_load_pdptrs(struct nvmm_machine *mach);
@@ -186,10 +189,6 @@ void vmx_inject(struct vmx_cpudata *cpudata, u32 type, u8 vector,
 		bool has_err, u32 err);
 void vmx_inject_excp(struct vmx_cpudata *cpudata, u8 vector, u32 err);
 void vmx_inject_nmi(struct vmx_cpudata *cpudata);
-void vmx_event_reinject(struct vmx_cpudata *cpudata);
-
-/* vmx.c: the comm page gets the groups in flags, valid until the run. */
-void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags);
 
 /* vmx_exit.c */
 int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,

@@ -81,6 +81,53 @@ static void vmx_set_gpr(struct vmx_cpudata *cpudata, unsigned int reg,
 /* Events. */
 
 /*
+ * An event whose delivery the exit interrupted goes back in the VM-entry
+ * interruption information. Software interrupts and exceptions (INTn,
+ * INT3, INTO) and the guest's own INT1 are not re-injected: RIP still
+ * points at the instruction, which the guest executes again. An interrupt
+ * we sent as a privileged software exception (vmx_inject_intr()) is.
+ */
+static void vmx_event_reinject(struct vmx_cpudata *cpudata)
+{
+	u32 info = vmx_read(IDT_VECTORING_INFO_FIELD);
+	u32 type = info & VECTORING_INFO_TYPE_MASK;
+	u8 vector = info & VECTORING_INFO_VECTOR_MASK;
+	bool ours = cpudata->x.evt_pending && cpudata->evt_soft_intr &&
+		    cpudata->evt_vector == vector;
+
+	cpudata->x.evt_pending = false;
+	cpudata->evt_soft_intr = false;
+	if (!(info & VECTORING_INFO_VALID_MASK))
+		return;
+	switch (type) {
+	case INTR_TYPE_SOFT_INTR:
+	case INTR_TYPE_SOFT_EXCEPTION:
+		return;
+	case INTR_TYPE_PRIV_SW_EXCEPTION:
+		if (!ours)
+			return;
+		vmx_write(VM_ENTRY_INSTRUCTION_LEN, 0);
+		break;
+	case INTR_TYPE_NMI_INTR:
+		/* Blocked again only once it is delivered. */
+		vmx_clear_bits(GUEST_INTERRUPTIBILITY_INFO,
+			       GUEST_INTR_STATE_NMI);
+		break;
+	}
+	vmx_write(VM_ENTRY_INTR_INFO_FIELD,
+		  info & (VECTORING_INFO_VECTOR_MASK |
+			  VECTORING_INFO_TYPE_MASK |
+			  VECTORING_INFO_DELIVER_CODE_MASK |
+			  VECTORING_INFO_VALID_MASK));
+	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
+		vmx_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+			  vmx_read(IDT_VECTORING_ERROR_CODE));
+	cpudata->x.evt_pending = true;
+	cpudata->evt_soft_intr = ours;
+	cpudata->evt_vector = vector;
+}
+
+/*
  * The guest's IRET that unblocked NMIs faulted (EPT, an intercepted
  * exception): blocked again, as the IRET did not complete.
  */

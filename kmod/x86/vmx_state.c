@@ -303,6 +303,31 @@ static void vmx_int_shadow_set(bool shadow)
 	vmx_write(GUEST_PENDING_DBG_EXCEPTIONS, dbg);
 }
 
+/*
+ * Long mode without paging: the "IA-32e mode guest" entry control (which
+ * follows EFER.LMA) with CR0.PG or CR4.PAE clear. VM entry refuses it
+ * (SDM vol. 3C, 27.3.1.1) and the guest cannot make it itself, but a VMM
+ * can commit it. Bochs 2.7, with unrestricted guests, does not check it and
+ * stops with a panic ("EFER.LMA is set when CR0.PE=0"); so the module
+ * refuses it before VMLAUNCH, as the CPU does (vmx_vcpu_enter_exit()).
+ */
+static bool vmx_lm_unpaged(void)
+{
+	return (vmx_read(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) &&
+	       (!(vmx_read(GUEST_CR0) & X86_CR0_PG) ||
+		!(vmx_read(GUEST_CR4) & X86_CR4_PAE));
+}
+
+/* Groups provided on an exit are valid in the comm page until the run. */
+void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags)
+{
+	struct nvmm_comm_page *comm = vcpu->comm;
+
+	nvmm_x86_state_get(vcpu->cpudata, &comm->state, flags);
+	vmx_state_get(vcpu, &comm->state, flags);
+	comm->state_cached |= flags;
+}
+
 /* Committed state, checked (nvmm_x86_state_commit()), to the VMCS. */
 void vmx_state_set(struct nvmm_cpu *vcpu, const struct nvmm_x64_state *st,
 		   u64 flags)
@@ -316,10 +341,12 @@ void vmx_state_set(struct nvmm_cpu *vcpu, const struct nvmm_x64_state *st,
 			vmx_seg_set(&st->segs[i], i);
 	}
 	if (flags & NVMM_X64_STATE_GPRS) {
-		vmx_write(GUEST_RSP, st->gprs[NVMM_X64_GPR_RSP]);
-		vmx_write(GUEST_RIP, st->gprs[NVMM_X64_GPR_RIP]);
+		const u64 *gprs = cpudata->x.gprs;
+
+		vmx_write(GUEST_RSP, gprs[NVMM_X64_GPR_RSP]);
+		vmx_write(GUEST_RIP, gprs[NVMM_X64_GPR_RIP]);
 		vmx_write(GUEST_RFLAGS,
-			  nvmm_x86_rflags(st->gprs[NVMM_X64_GPR_RFLAGS]));
+			  nvmm_x86_rflags(gprs[NVMM_X64_GPR_RFLAGS]));
 	}
 	if (flags & NVMM_X64_STATE_CRS) {
 		vmx_cr0_write(st->crs[NVMM_X64_CR_CR0]);
@@ -369,6 +396,8 @@ void vmx_state_set(struct nvmm_cpu *vcpu, const struct nvmm_x64_state *st,
 				   (GUEST_INTR_STATE_STI |
 				    GUEST_INTR_STATE_MOV_SS));
 	}
+	if (flags & (NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS))
+		cpudata->lm_unpaged = vmx_lm_unpaged();
 }
 
 /* -------------------------------------------------------------------------- */
@@ -482,51 +511,4 @@ void vmx_event_deliver(struct nvmm_cpu *vcpu, const struct nvmm_vcpu_event *ev)
 	} else {
 		vmx_inject_intr(cpudata, ev->vector);
 	}
-}
-
-/*
- * An event whose delivery the exit interrupted goes back in the VM-entry
- * interruption information. Software interrupts and exceptions (INTn,
- * INT3, INTO) and the guest's own INT1 are not re-injected: RIP still
- * points at the instruction, which the guest executes again. An interrupt
- * we sent as a privileged software exception (vmx_inject_intr()) is.
- */
-void vmx_event_reinject(struct vmx_cpudata *cpudata)
-{
-	u32 info = vmx_read(IDT_VECTORING_INFO_FIELD);
-	u32 type = info & VECTORING_INFO_TYPE_MASK;
-	u8 vector = info & VECTORING_INFO_VECTOR_MASK;
-	bool ours = cpudata->x.evt_pending && cpudata->evt_soft_intr &&
-		    cpudata->evt_vector == vector;
-
-	cpudata->x.evt_pending = false;
-	cpudata->evt_soft_intr = false;
-	if (!(info & VECTORING_INFO_VALID_MASK))
-		return;
-	switch (type) {
-	case INTR_TYPE_SOFT_INTR:
-	case INTR_TYPE_SOFT_EXCEPTION:
-		return;
-	case INTR_TYPE_PRIV_SW_EXCEPTION:
-		if (!ours)
-			return;
-		vmx_write(VM_ENTRY_INSTRUCTION_LEN, 0);
-		break;
-	case INTR_TYPE_NMI_INTR:
-		/* Blocked again only once it is delivered. */
-		vmx_clear_bits(GUEST_INTERRUPTIBILITY_INFO,
-			       GUEST_INTR_STATE_NMI);
-		break;
-	}
-	vmx_write(VM_ENTRY_INTR_INFO_FIELD,
-		  info & (VECTORING_INFO_VECTOR_MASK |
-			  VECTORING_INFO_TYPE_MASK |
-			  VECTORING_INFO_DELIVER_CODE_MASK |
-			  VECTORING_INFO_VALID_MASK));
-	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
-		vmx_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
-			  vmx_read(IDT_VECTORING_ERROR_CODE));
-	cpudata->x.evt_pending = true;
-	cpudata->evt_soft_intr = ours;
-	cpudata->evt_vector = vector;
 }

@@ -404,10 +404,10 @@ bool nvmm_x86_cpuid(const struct nvmm_x86_cpuid_conf *confs,
 		cpuid_count(l, subleaf, &regs[0], &regs[1], &regs[2], &regs[3]);
 	nvmm_x86_cpuid_filter(ctx, l, subleaf, regs);
 
-	for (i = 0; i < NVMM_X86_NCPUIDS; i++) {
+	for (i = 0; i < confs->n; i++) {
 		const struct nvmm_vcpu_conf_cpuid *c = &confs->conf[i];
 
-		if (!confs->present[i] || c->leaf != leaf)
+		if (c->leaf != leaf)
 			continue;
 		if (c->exit)
 			return true;
@@ -428,7 +428,7 @@ int nvmm_x86_conf_cpuid(struct nvmm_x86_cpuid_conf *confs,
 			const void __user *uconf)
 {
 	struct nvmm_vcpu_conf_cpuid c;
-	int i, slot = -1;
+	unsigned int i;
 
 	if (copy_from_user(&c, uconf, sizeof(c)))
 		return -EFAULT;
@@ -447,25 +447,22 @@ int nvmm_x86_conf_cpuid(struct nvmm_x86_cpuid_conf *confs,
 		memset(&c.u, 0, sizeof(c.u));
 	}
 
-	for (i = 0; i < NVMM_X86_NCPUIDS; i++) {
-		if (confs->present[i] && confs->conf[i].leaf == c.leaf) {
-			slot = i;
+	for (i = 0; i < confs->n; i++) {
+		if (confs->conf[i].leaf == c.leaf)
 			break;
-		}
-		if (!confs->present[i] && slot < 0)
-			slot = i;
 	}
-
 	if (!c.mask && !c.exit) {
-		if (slot >= 0 && confs->present[slot] &&
-		    confs->conf[slot].leaf == c.leaf)
-			confs->present[slot] = false;
+		/* Removed: the last entry fills its place. */
+		if (i < confs->n)
+			confs->conf[i] = confs->conf[--confs->n];
 		return 0;
 	}
-	if (slot < 0)
-		return -ENOBUFS;
-	confs->conf[slot] = c;
-	confs->present[slot] = true;
+	if (i == confs->n) {
+		if (confs->n == NVMM_X86_NCPUIDS)
+			return -ENOBUFS;
+		confs->n++;
+	}
+	confs->conf[i] = c;
 	return 0;
 }
 
@@ -631,25 +628,6 @@ static const char * const nvmm_x86_state_names[] = {
 	"SEGS", "GPRS", "CRS", "DRS", "MSRS", "INTR", "FPU",
 };
 
-void nvmm_x86_state_copy(struct nvmm_x64_state *st,
-			 const struct nvmm_x64_state *from, u64 flags)
-{
-	if (flags & NVMM_X64_STATE_SEGS)
-		memcpy(st->segs, from->segs, sizeof(st->segs));
-	if (flags & NVMM_X64_STATE_GPRS)
-		memcpy(st->gprs, from->gprs, sizeof(st->gprs));
-	if (flags & NVMM_X64_STATE_CRS)
-		memcpy(st->crs, from->crs, sizeof(st->crs));
-	if (flags & NVMM_X64_STATE_DRS)
-		memcpy(st->drs, from->drs, sizeof(st->drs));
-	if (flags & NVMM_X64_STATE_MSRS)
-		memcpy(st->msrs, from->msrs, sizeof(st->msrs));
-	if (flags & NVMM_X64_STATE_INTR)
-		memcpy(&st->intr, &from->intr, sizeof(st->intr));
-	if (flags & NVMM_X64_STATE_FPU)
-		memcpy(&st->fpu, &from->fpu, sizeof(st->fpu));
-}
-
 int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 			   u64 flags)
 {
@@ -657,9 +635,7 @@ int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 	u64 group = 0;
 
 	/* GPRS and INTR need neither: the common commit after an exit. */
-	if (!(flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
-		       NVMM_X64_STATE_DRS | NVMM_X64_STATE_MSRS |
-		       NVMM_X64_STATE_FPU)))
+	if (!(flags & NVMM_X86_STATE_PREPARED))
 		return 0;
 	nvmm_x86_state_sanitize(st, flags);
 
@@ -727,54 +703,6 @@ u64 nvmm_x86_tsc_offset(struct nvmm_machine *mach, u64 value)
 	mach->tsc_valid = true;
 	spin_unlock(&mach->tsc_lock);
 	return offset;
-}
-
-/*
- * The groups both backends keep in struct nvmm_x86_cpu: the general
- * registers (the backend then gives those its VMCB or VMCS holds), DR0-3,
- * XCR0, the TSC and the event windows. DR6 is the backend's.
- */
-void nvmm_x86_state_get(const struct nvmm_x86_cpu *x,
-			struct nvmm_x64_state *st, u64 flags)
-{
-	if (flags & NVMM_X64_STATE_GPRS)
-		memcpy(st->gprs, x->gprs, sizeof(st->gprs));
-	if (flags & NVMM_X64_STATE_CRS)
-		st->crs[NVMM_X64_CR_XCR0] = x->xcr0;
-	if (flags & NVMM_X64_STATE_DRS) {
-		st->drs[NVMM_X64_DR_DR0] = x->drs[0];
-		st->drs[NVMM_X64_DR_DR1] = x->drs[1];
-		st->drs[NVMM_X64_DR_DR2] = x->drs[2];
-		st->drs[NVMM_X64_DR_DR3] = x->drs[3];
-	}
-	if (flags & NVMM_X64_STATE_MSRS)
-		st->msrs[NVMM_X64_MSR_TSC] = rdtsc() + x->tsc_offset;
-	if (flags & NVMM_X64_STATE_INTR) {
-		st->intr.int_window_exiting = x->int_window_exit;
-		st->intr.nmi_window_exiting = x->nmi_window_exit;
-		st->intr.evt_pending = x->evt_pending || x->evt_held;
-		st->intr.rsvd = 0;
-	}
-}
-
-/* The same groups, from committed state that nvmm_x86_state_prepare() took. */
-void nvmm_x86_state_set(struct nvmm_machine *mach, struct nvmm_x86_cpu *x,
-			const struct nvmm_x64_state *st, u64 flags)
-{
-	if (flags & NVMM_X64_STATE_GPRS)
-		memcpy(x->gprs, st->gprs, sizeof(x->gprs));
-	if (flags & NVMM_X64_STATE_CRS)
-		x->xcr0 = st->crs[NVMM_X64_CR_XCR0];
-	if (flags & NVMM_X64_STATE_DRS) {
-		x->drs[0] = st->drs[NVMM_X64_DR_DR0];
-		x->drs[1] = st->drs[NVMM_X64_DR_DR1];
-		x->drs[2] = st->drs[NVMM_X64_DR_DR2];
-		x->drs[3] = st->drs[NVMM_X64_DR_DR3];
-		x->dr6 = st->drs[NVMM_X64_DR_DR6] | DR6_RESERVED;
-	}
-	if (flags & NVMM_X64_STATE_MSRS)
-		x->tsc_offset = nvmm_x86_tsc_offset(mach,
-						    st->msrs[NVMM_X64_MSR_TSC]);
 }
 
 /*

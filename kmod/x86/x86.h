@@ -7,7 +7,10 @@
 #define NVMM_X86_H_INTERNAL
 
 #include <linux/types.h>
+#include <linux/string.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/api.h>
+#include <asm/msr.h>
 
 #include "nvmm_internal.h"
 
@@ -30,7 +33,8 @@ extern const struct nvmm_x64_state nvmm_x86_reset_state;
 
 /* Per-VCPU CPUID configuration (NVMM_VCPU_CONF_CPUID). */
 struct nvmm_x86_cpuid_conf {
-	bool present[NVMM_X86_NCPUIDS];
+	/* conf[0..n) in use, one per leaf, in no order: no hole to skip. */
+	unsigned int n;
 	struct nvmm_vcpu_conf_cpuid conf[NVMM_X86_NCPUIDS];
 };
 
@@ -64,8 +68,26 @@ bool nvmm_x86_canonical(u64 va);
  * registers alone, the assists' after each exit, copies 144 bytes, not the
  * whole state with its FPU area.
  */
-void nvmm_x86_state_copy(struct nvmm_x64_state *st,
-			 const struct nvmm_x64_state *from, u64 flags);
+static inline void nvmm_x86_state_copy(struct nvmm_x64_state *st,
+				       const struct nvmm_x64_state *from,
+				       u64 flags)
+{
+	if (flags & NVMM_X64_STATE_SEGS)
+		memcpy(st->segs, from->segs, sizeof(st->segs));
+	if (flags & NVMM_X64_STATE_GPRS)
+		memcpy(st->gprs, from->gprs, sizeof(st->gprs));
+	if (flags & NVMM_X64_STATE_CRS)
+		memcpy(st->crs, from->crs, sizeof(st->crs));
+	if (flags & NVMM_X64_STATE_DRS)
+		memcpy(st->drs, from->drs, sizeof(st->drs));
+	if (flags & NVMM_X64_STATE_MSRS)
+		memcpy(st->msrs, from->msrs, sizeof(st->msrs));
+	if (flags & NVMM_X64_STATE_INTR)
+		memcpy(&st->intr, &from->intr, sizeof(st->intr));
+	if (flags & NVMM_X64_STATE_FPU)
+		memcpy(&st->fpu, &from->fpu, sizeof(st->fpu));
+}
+
 /*
  * Committed state (st, a kernel copy of the comm page's) for the groups in
  * flags: made what NetBSD's kernel makes of it (XCR0 and MXCSR masked...),
@@ -74,6 +96,10 @@ void nvmm_x86_state_copy(struct nvmm_x64_state *st,
  */
 int nvmm_x86_state_prepare(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 			   u64 flags);
+/* The groups nvmm_x86_state_prepare() looks at: GPRS and INTR need none. */
+#define NVMM_X86_STATE_PREPARED						\
+	(NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS | NVMM_X64_STATE_DRS |	\
+	 NVMM_X64_STATE_MSRS | NVMM_X64_STATE_FPU)
 /* The log line of a refused commit (group: one NVMM_X64_STATE_* bit). */
 void nvmm_x86_state_refused(struct nvmm_cpu *vcpu, u64 group,
 			    const char *why);
@@ -180,11 +206,55 @@ bool nvmm_x86_excp_has_error(u8 vector);
  */
 bool nvmm_x86_excp_sets_rf(u8 vector);
 
-/* The groups in flags that both backends keep in struct nvmm_x86_cpu. */
-void nvmm_x86_state_get(const struct nvmm_x86_cpu *x,
-			struct nvmm_x64_state *st, u64 flags);
-void nvmm_x86_state_set(struct nvmm_machine *mach, struct nvmm_x86_cpu *x,
-			const struct nvmm_x64_state *st, u64 flags);
+/*
+ * The groups both backends keep in struct nvmm_x86_cpu: the general
+ * registers (the backend then gives those its VMCB or VMCS holds), DR0-3,
+ * XCR0, the TSC and the event windows. DR6 is the backend's.
+ */
+static inline void nvmm_x86_state_get(const struct nvmm_x86_cpu *x,
+				      struct nvmm_x64_state *st, u64 flags)
+{
+	if (flags & NVMM_X64_STATE_GPRS)
+		memcpy(st->gprs, x->gprs, sizeof(st->gprs));
+	if (flags & NVMM_X64_STATE_CRS)
+		st->crs[NVMM_X64_CR_XCR0] = x->xcr0;
+	if (flags & NVMM_X64_STATE_DRS) {
+		st->drs[NVMM_X64_DR_DR0] = x->drs[0];
+		st->drs[NVMM_X64_DR_DR1] = x->drs[1];
+		st->drs[NVMM_X64_DR_DR2] = x->drs[2];
+		st->drs[NVMM_X64_DR_DR3] = x->drs[3];
+	}
+	if (flags & NVMM_X64_STATE_MSRS)
+		st->msrs[NVMM_X64_MSR_TSC] = rdtsc() + x->tsc_offset;
+	if (flags & NVMM_X64_STATE_INTR) {
+		st->intr.int_window_exiting = x->int_window_exit;
+		st->intr.nmi_window_exiting = x->nmi_window_exit;
+		st->intr.evt_pending = x->evt_pending || x->evt_held;
+		st->intr.rsvd = 0;
+	}
+}
+
+/* The same groups, from committed state that nvmm_x86_state_prepare() took. */
+static inline void nvmm_x86_state_set(struct nvmm_machine *mach,
+				      struct nvmm_x86_cpu *x,
+				      const struct nvmm_x64_state *st,
+				      u64 flags)
+{
+	if (flags & NVMM_X64_STATE_GPRS)
+		memcpy(x->gprs, st->gprs, sizeof(x->gprs));
+	if (flags & NVMM_X64_STATE_CRS)
+		x->xcr0 = st->crs[NVMM_X64_CR_XCR0];
+	if (flags & NVMM_X64_STATE_DRS) {
+		x->drs[0] = st->drs[NVMM_X64_DR_DR0];
+		x->drs[1] = st->drs[NVMM_X64_DR_DR1];
+		x->drs[2] = st->drs[NVMM_X64_DR_DR2];
+		x->drs[3] = st->drs[NVMM_X64_DR_DR3];
+		x->dr6 = st->drs[NVMM_X64_DR_DR6] | DR6_RESERVED;
+	}
+	if (flags & NVMM_X64_STATE_MSRS)
+		x->tsc_offset = nvmm_x86_tsc_offset(mach,
+						    st->msrs[NVMM_X64_MSR_TSC]);
+}
 
 /* A machine check that stopped the guest is the host's: its handler runs. */
 void nvmm_x86_machine_check(void);

@@ -110,6 +110,16 @@ bool emu_lane_bochs(void)
 	return emu_lane_bochs_svm() || strcmp(emu_lane(), "vmx") == 0;
 }
 
+bool emu_host_intel(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	__cpuid(0, eax, ebx, ecx, edx);
+	(void)eax;
+	/* "GenuineIntel": EBX "Genu", EDX "ineI", ECX "ntel". */
+	return ebx == 0x756e6547 && edx == 0x49656e69 && ecx == 0x6c65746e;
+}
+
 uint64_t emu_spin_rflags(void)
 {
 	return strcmp(emu_lane(), "vmx") == 0 ? 0x202 : 0x2;

@@ -55,6 +55,9 @@ bool emu_lane_bochs_svm(void);
 /* Bochs, either CPU (svm-bochs, vmx): slow guests, tests scale down. */
 bool emu_lane_bochs(void);
 
+/* The host CPU is Intel's (CPUID vendor): nvmm.ko runs its VMX backend. */
+bool emu_host_intel(void);
+
 /*
  * RFLAGS for guests that loop without exits. Bochs' VMX (lane vmx) stops a
  * guest with a host interrupt only while the guest runs with IF=1: it looks

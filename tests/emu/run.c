@@ -175,6 +175,58 @@ START_TEST(cpuid_in_kernel_and_configured)
 }
 END_TEST
 
+/*
+ * The CPUID configuration holds 64 leaves (NetBSD's holds 32): the 65th
+ * gets ENOBUFS, a leaf configured again takes no new entry, a removal
+ * frees one, and the leaves configured after a removed one still hold.
+ */
+START_TEST(cpuid_config_table_full_and_holes)
+{
+	struct nvmm_vcpu_conf_cpuid conf;
+	unsigned int i;
+
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_cpuid");
+	vm_mode_long(&vm, 0, VM_CODE);
+	memset(&conf, 0, sizeof(conf));
+	conf.exit = 1;
+	for (i = 0; i < 63; i++) {
+		conf.leaf = 0x40001000 + i;
+		ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+				 NVMM_VCPU_CONF_CPUID, &conf), 0);
+	}
+	conf.leaf = 0x4000FFFF;			/* the 64th, the last */
+	ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+					     NVMM_VCPU_CONF_CPUID, &conf), 0);
+	conf.leaf = 0x40002000;
+	ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+					     NVMM_VCPU_CONF_CPUID, &conf), -1);
+	ck_assert_int_eq(errno, ENOBUFS);
+	conf.leaf = 0x40001005;			/* again: no new entry */
+	ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+					     NVMM_VCPU_CONF_CPUID, &conf), 0);
+	memset(&conf, 0, sizeof(conf));		/* neither: removed */
+	conf.leaf = 0x40001000;
+	ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+					     NVMM_VCPU_CONF_CPUID, &conf), 0);
+	conf.exit = 1;
+	conf.leaf = 0x40002000;			/* the freed entry */
+	ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+					     NVMM_VCPU_CONF_CPUID, &conf), 0);
+	conf.leaf = 0x40002001;
+	ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+					     NVMM_VCPU_CONF_CPUID, &conf), -1);
+	ck_assert_int_eq(errno, ENOBUFS);
+
+	/* The guest's leaves run in the kernel; 0x4000FFFF still exits. */
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_CPUID);
+	ck_assert_uint_eq(vm.nreports[0], 16);
+	vm_get(&vm, 0, NVMM_X64_STATE_GPRS);
+	ck_assert_uint_eq(vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RAX], 0x4000FFFF);
+	vm_destroy(&vm);
+}
+END_TEST
+
 /* -------------------------------------------------------------------------- */
 /* MSRs. */
 
@@ -650,6 +702,45 @@ START_TEST(invalid_state_invalid_exit)
 		ck_assert_msg(diff == NULL, "run %d: %s is not what the VMM "
 			      "set", i + 1, diff);
 	}
+	vm_destroy(&vm);
+}
+END_TEST
+
+/*
+ * Long mode without paging, as a VMM may commit it (EFER.LMA with CR0.PG
+ * clear): Intel's VM entry refuses it (SDM vol. 3C, 27.3.1.1, "IA-32e mode
+ * guest" needs CR0.PG and CR4.PAE), and nvmm.ko refuses it the same way
+ * before VMLAUNCH: Bochs' VMX does not check it and stops the emulated host
+ * with a panic. AMD's VMRUN checks LME with PG, not LMA: not run there.
+ */
+START_TEST(long_mode_without_paging_refused)
+{
+	static struct nvmm_x64_state set;
+	struct nvmm_x64_state *st;
+	const char *diff;
+
+	if (!emu_host_intel())
+		ksft_skip("an AMD host: VMRUN does not check EFER.LMA");
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_hlt");
+	vm_mode_long(&vm, 0, VM_CODE);
+	st = vm_state(&vm, 0);
+	vm_get(&vm, 0, NVMM_X64_STATE_ALL);
+	st->crs[NVMM_X64_CR_CR0] &= ~0x80000001ULL;	/* PG, PE */
+	vm_set(&vm, 0, NVMM_X64_STATE_CRS);
+	vm_get(&vm, 0, NVMM_X64_STATE_ALL);
+	ck_assert(st->msrs[NVMM_X64_MSR_EFER] & 0x400);	/* LMA kept */
+	set = *st;
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_INVALID);
+	/* VM-entry failure (bit 31), invalid guest state (33). */
+	ck_assert_uint_eq(vm.vcpu[0].exit->u.inv.hwcode, 0x80000021);
+	vm_get(&vm, 0, NVMM_X64_STATE_ALL);
+	diff = state_diff(&set, st);
+	ck_assert_msg(diff == NULL, "%s is not what the VMM set", diff);
+	/* Paging back: the same VCPU runs. */
+	st->crs[NVMM_X64_CR_CR0] |= 0x80000001ULL;
+	vm_set(&vm, 0, NVMM_X64_STATE_CRS);
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
 	vm_destroy(&vm);
 }
 END_TEST
@@ -1192,6 +1283,7 @@ int main(void)
 		KSFT_TEST(real_mode_io),
 		KSFT_TEST(real_to_long_mode),
 		KSFT_TEST(cpuid_in_kernel_and_configured),
+		KSFT_TEST(cpuid_config_table_full_and_holes),
 		KSFT_TEST(msr_exits),
 		KSFT_TEST(ram_and_mmio),
 		KSFT_TEST(gpa_protections),
@@ -1201,6 +1293,7 @@ int main(void)
 		KSFT_TEST(state_refused),
 		KSFT_TEST(shutdown_on_triple_fault),
 		KSFT_TEST(invalid_state_invalid_exit),
+		KSFT_TEST(long_mode_without_paging_refused),
 		KSFT_TEST(events_and_windows),
 		KSFT_TEST(stop_from_another_thread),
 		KSFT_TEST(signals_and_stop_from_handler),
