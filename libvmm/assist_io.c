@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "x86_emul.h"
-#include "x86_mmu.h"
+#include "x86_ctx.h"
 
 static int assist_io_string(struct x86_ctx *c,
 			    const struct nvmm_x86_exit_io *io,

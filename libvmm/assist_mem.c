@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "x86_emul.h"
-#include "x86_mmu.h"
+#include "x86_ctx.h"
 
 /* Effective address of the ModRM/moffs operand, wrapped to the size. */
 static inline uint64_t x86_effective(const struct x86_ctx *c,

@@ -10,7 +10,7 @@
 #include "ksft.h"
 #include "assist_harness.h"
 #include "../../libvmm/x86_emul.h"
-#include "../../libvmm/x86_mmu.h"
+#include "../../libvmm/x86_ctx.h"
 
 #define P	0x1ULL
 #define W	0x2ULL

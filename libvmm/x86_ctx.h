@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * libvmm: guest page walks and guest memory accesses for the assists.
+ * libvmm: the assists' context (the VCPU's state as they see it) and their
+ * guest memory accesses.
  *
  * A guest memory operand is translated (linear -> guest-physical, page by
  * page) and classified before any access is made: a part that lies in a RAM
@@ -9,8 +10,8 @@
  * protection forbids the access, e.g. a write to ROM) goes through the
  * VCPU's mem callback, one element of 1, 2, 4 or 8 bytes per call.
  */
-#ifndef X86_MMU_H
-#define X86_MMU_H
+#ifndef X86_CTX_H
+#define X86_CTX_H
 
 #include <errno.h>
 #include <stdbool.h>
@@ -19,60 +20,7 @@
 
 #include "vmm_internal.h"
 #include "x86_decode.h"
-
-#define X86_PAGE_SIZE	4096ULL
-#define X86_PAGE_MASK	(X86_PAGE_SIZE - 1)
-
-/* Control bits. */
-#define X86_CR0_PE	(1ULL << 0)
-#define X86_CR0_WP	(1ULL << 16)
-#define X86_CR0_PG	(1ULL << 31)
-#define X86_CR4_PSE	(1ULL << 4)
-#define X86_CR4_PAE	(1ULL << 5)
-#define X86_CR4_LA57	(1ULL << 12)
-#define X86_CR4_SMEP	(1ULL << 20)
-#define X86_CR4_SMAP	(1ULL << 21)
-#define X86_EFER_LME	(1ULL << 8)
-#define X86_EFER_LMA	(1ULL << 10)
-#define X86_EFER_NXE	(1ULL << 11)
-
-/* Access kinds for x86_mmu_walk(). */
-#define X86_ACC_READ	0x0
-#define X86_ACC_WRITE	0x1
-#define X86_ACC_EXEC	0x2
-#define X86_ACC_CHECK	0x4	/* check the access (else translate only) */
-#define X86_ACC_PROBE	0x8	/* probe the tables' host pages first */
-
-/* #PF error code bits. */
-#define X86_PFERR_P	0x01	/* protection violation (else not present) */
-#define X86_PFERR_W	0x02
-#define X86_PFERR_U	0x04
-#define X86_PFERR_RSVD	0x08
-#define X86_PFERR_I	0x10
-
-/*
- * The guest's MAXPHYADDR for reserved-bit checks: the host's (CPUID
- * 0x80000008) unless set; tests set it.
- */
-extern unsigned int x86_mmu_maxphyaddr;
-
-/*
- * Translate linear address la with the paging mode of st (CR0, CR3, CR4,
- * EFER). With X86_ACC_CHECK the access (X86_ACC_WRITE/EXEC, CPL from
- * SS.dpl or 3 in virtual-8086 mode, CR0.WP, CR4.SMEP/SMAP with RFLAGS.AC)
- * is checked as well. Returns 0 (*pferr then unspecified); or -1 with
- * *pferr the #PF error code and errno EFAULT (not present, not allowed,
- * non-canonical, page table outside RAM) or EINVAL (reserved bit set).
- */
-int x86_mmu_walk(struct nvmm_machine *mach, const struct nvmm_x64_state *st,
-		 uint64_t la, unsigned int acc, uint64_t *gpa,
-		 nvmm_prot_t *prot, uint32_t *pferr);
-
-/* The same without the fast path for long mode (for tests). */
-int x86_mmu_walk_generic(struct nvmm_machine *mach,
-			 const struct nvmm_x64_state *st, uint64_t la,
-			 unsigned int acc, uint64_t *gpa, nvmm_prot_t *prot,
-			 uint32_t *pferr);
+#include "x86_walk.h"
 
 /* The default operand/address size of the code the VCPU is running. */
 static inline enum x86_cpu_mode x86_cpu_mode(const struct nvmm_x64_state *st)
@@ -140,21 +88,12 @@ struct x86_gmem {
  * protection allows the accesses memacc (X86_MEM_R/W); NULL when it must
  * go through the mem callback (MMIO, or e.g. a write to ROM).
  */
-/*
- * Whether the host memory at [hva, hva + len) can be read (or written, with
- * write) now, asked of the kernel (it populates the pages): a page that is
- * unmapped, PROT_NONE, beyond the end of its file or read-only (for write)
- * gives false with errno EFAULT, where touching it would raise SIGSEGV or
- * SIGBUS in the VMM.
- */
-bool x86_host_ok(const void *hva, size_t len, bool write);
-
 static inline uint8_t *x86_ram(struct x86_ctx *c, uint64_t gpa,
 			       unsigned int len, unsigned int memacc)
 {
 	const struct vmm_area *a = vmm_area_get(c->mach, gpa);
 
-	/* X86_MEM_R/W are NVMM_PROT_READ/WRITE (x86_mmu.c checks). */
+	/* X86_MEM_R/W are NVMM_PROT_READ/WRITE (x86_ctx.c checks). */
 	if (a == NULL || a->gpa + a->size - gpa < len ||
 	    (a->prot & memacc) != memacc)
 		return NULL;
@@ -381,4 +320,4 @@ static inline int x86_ctx_commit(struct x86_ctx *c)
 	return 0;
 }
 
-#endif /* X86_MMU_H */
+#endif /* X86_CTX_H */
