@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "x86_ctx.h"
+#include "x86_emul.h"
 #include "x86_walk.h"
 
 unsigned int x86_mmu_maxphyaddr;
@@ -139,165 +140,212 @@ static inline int x86_read_pte(struct nvmm_machine *mach,
 
 enum x86_paging { PG_32, PG_PAE, PG_4L, PG_5L };
 
+/* A walk in progress: the paging mode and what the levels gathered. */
+struct x86_walk {
+	enum x86_paging pg;
+	unsigned int levels;
+	uint64_t la;		/* truncated to 32 bits but in long mode */
+	uint64_t table;		/* the table of the level being read */
+	uint64_t frame;		/* address bits of a 64-bit entry */
+	uint64_t rsvd64;	/* reserved bits of 64-bit entries */
+	unsigned int maxphy;
+	bool nxe, pse;
+	bool rw, us, xd;	/* AND of R/W and U/S, OR of XD */
+};
+
+/*
+ * The paging mode of st for la: the levels and the first table. Returns
+ * false if la is not canonical in long mode (#GP, not #PF).
+ */
+static bool x86_walk_mode(const struct nvmm_x64_state *st, uint64_t la,
+			  struct x86_walk *w)
+{
+	const uint64_t cr3 = st->crs[NVMM_X64_CR_CR3];
+	const uint64_t cr4 = st->crs[NVMM_X64_CR_CR4];
+
+	w->maxphy = x86_maxphy();
+	w->frame = x86_bits(w->maxphy - 1, 12);
+	w->nxe = (st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_NXE) != 0;
+	w->pse = (cr4 & X86_CR4_PSE) != 0;
+	w->rw = w->us = true;
+	w->xd = false;
+	w->la = la & 0xFFFFFFFFULL;
+	if (!(cr4 & X86_CR4_PAE)) {
+		w->pg = PG_32;
+		w->levels = 2;
+		w->table = cr3 & 0xFFFFF000ULL;
+	} else if (st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_LMA) {
+		unsigned int vbits = (cr4 & X86_CR4_LA57) ? 57 : 48;
+		uint64_t top = la >> (vbits - 1);
+
+		if (top != 0 && top != (~0ULL >> (vbits - 1)))
+			return false;
+		w->pg = (cr4 & X86_CR4_LA57) ? PG_5L : PG_4L;
+		w->levels = (w->pg == PG_5L) ? 5 : 4;
+		w->la = la;
+		w->table = cr3 & w->frame;
+	} else {
+		w->pg = PG_PAE;
+		w->levels = 3;
+		w->table = cr3 & 0xFFFFFFE0ULL;
+	}
+	/* Reserved bits of the 64-bit entries but PDPTEs, before PS. */
+	w->rsvd64 = x86_bits(w->pg == PG_PAE ? 62 : 51, w->maxphy) |
+		    (w->nxe ? 0 : 1ULL << 63);
+	return true;
+}
+
+/* The shift of the linear-address bits a level's index takes. */
+static unsigned int x86_walk_shift(const struct x86_walk *w,
+				   unsigned int level)
+{
+	return w->pg == PG_32 ? 12 + 10 * (level - 1) : 12 + 9 * (level - 1);
+}
+
+/* Where the level's entry for la is. */
+static uint64_t x86_walk_entry(const struct x86_walk *w, unsigned int level)
+{
+	unsigned int shift = x86_walk_shift(w, level);
+
+	if (w->pg == PG_32)
+		return w->table + ((w->la >> shift) & 0x3FF) * 4;
+	if (w->pg == PG_PAE && level == 3)
+		return w->table + ((w->la >> 30) & 3) * 8;
+	return w->table + ((w->la >> shift) & 0x1FF) * 8;
+}
+
+/*
+ * The reserved bits of a present entry at level, and whether it maps a
+ * large page (PS where the mode allows one).
+ */
+static uint64_t x86_pte_rsvd(const struct x86_walk *w, unsigned int level,
+			     uint64_t pte, bool *large)
+{
+	uint64_t rsvd;
+
+	*large = false;
+	if (w->pg == PG_32) {
+		if (level != 2 || !(pte & 0x80) || !w->pse)
+			return 0;
+		*large = true;
+		/* PSE-36: bits 20:13 hold address bits 39:32. */
+		return (1ULL << 21) |
+		       x86_bits(20, 13 + (w->maxphy > 40 ? 8 :
+					  w->maxphy - 32));
+	}
+	if (w->pg == PG_PAE && level == 3)	/* a PDPTE */
+		return 0x1E6ULL | x86_bits(63, w->maxphy);
+	rsvd = w->rsvd64;
+	if (level >= 4) {
+		rsvd |= 0x80;	/* PS in PML4E, PML5E */
+	} else if ((level == 3 || level == 2) && (pte & 0x80)) {
+		*large = true;
+		rsvd |= level == 3 ? x86_bits(29, 13) : x86_bits(20, 13);
+	}
+	return rsvd;
+}
+
+/* The guest-physical address of la in the page the walk ended on. */
+static uint64_t x86_walk_pa(const struct x86_walk *w, unsigned int level,
+			    uint64_t pte)
+{
+	uint64_t pmask;
+
+	if (w->pg == PG_32 && level == 2)
+		return (pte & 0xFFC00000ULL) | (((pte >> 13) & 0xFF) << 32) |
+		       (w->la & 0x3FFFFFULL);
+	if (w->pg == PG_32)
+		return (pte & 0xFFFFF000ULL) | (w->la & X86_PAGE_MASK);
+	pmask = x86_bits(x86_walk_shift(w, level) - 1, 0);
+	return (pte & w->frame & ~pmask) | (w->la & pmask);
+}
+
+/*
+ * Whether a checked access to a page with R/W rw, U/S us and XD xd is
+ * denied: CPL 3 (or virtual-8086) needs U/S and, to write, R/W; the
+ * supervisor is held by SMEP, SMAP (unless RFLAGS.AC) and CR0.WP.
+ */
+static inline __attribute__((always_inline)) bool
+x86_walk_denied(const struct nvmm_x64_state *st, unsigned int acc, bool rw,
+		bool us, bool xd)
+{
+	const uint64_t cr4 = st->crs[NVMM_X64_CR_CR4];
+	const bool wr = (acc & X86_ACC_WRITE) != 0;
+	const bool ex = (acc & X86_ACC_EXEC) != 0;
+	bool user = (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM) ||
+		    st->segs[NVMM_X64_SEG_SS].attrib.dpl == 3;
+	bool denied;
+
+	if (user)
+		denied = !us || (wr && !rw);
+	else
+		denied = (us && ex && (cr4 & X86_CR4_SMEP)) ||
+			 (us && !ex && (cr4 & X86_CR4_SMAP) &&
+			  !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_AC)) ||
+			 (wr && !rw && (st->crs[NVMM_X64_CR_CR0] & X86_CR0_WP));
+	return denied || (ex && xd);
+}
+
+static uint32_t x86_pf_access(const struct nvmm_x64_state *st,
+			      unsigned int acc);
+
+/* Every paging mode, level by level (the reference for x86_walk_long()). */
 int x86_mmu_walk_generic(struct nvmm_machine *mach,
 			 const struct nvmm_x64_state *st, uint64_t la,
 			 unsigned int acc, uint64_t *gpa, nvmm_prot_t *prot,
 			 uint32_t *pferr)
 {
-	const uint64_t cr0 = st->crs[NVMM_X64_CR_CR0];
-	const uint64_t cr4 = st->crs[NVMM_X64_CR_CR4];
-	const uint64_t efer = st->msrs[NVMM_X64_MSR_EFER];
-	const bool nxe = (efer & X86_EFER_NXE) != 0;
-	const bool wr = (acc & X86_ACC_WRITE) != 0;
-	const bool ex = (acc & X86_ACC_EXEC) != 0;
-	unsigned int maxphy;
-	uint64_t frame, rsvd64;
-	bool user, rw = true, us = true, xd = false, fault;
-	unsigned int levels, level, shift;
-	uint64_t table, pte = 0, rsvd, pa, cpl;
 	struct x86_pt_area pta = {
 		.probe = (acc & X86_ACC_PROBE) != 0,
 	};
-	enum x86_paging pg;
+	struct x86_walk w;
+	unsigned int level;
+	uint64_t pte = 0;
+	bool large = false;
 
-	*pferr = 0;
-	if (!(cr0 & X86_CR0_PG)) {
-		*gpa = (efer & X86_EFER_LMA) ? la : (la & 0xFFFFFFFFULL);
+	*pferr = x86_pf_access(st, acc);
+	if (!(st->crs[NVMM_X64_CR_CR0] & X86_CR0_PG)) {
+		*gpa = (st->msrs[NVMM_X64_MSR_EFER] & X86_EFER_LMA) ? la :
+		       (la & 0xFFFFFFFFULL);
 		*prot = NVMM_PROT_ALL;
+		*pferr = 0;
 		return 0;
 	}
-	maxphy = x86_maxphy();
-	frame = x86_bits(maxphy - 1, 12);
-	if (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM)
-		cpl = 3;
-	else
-		cpl = st->segs[NVMM_X64_SEG_SS].attrib.dpl;
-	user = (cpl == 3);
-	if (acc & X86_ACC_CHECK) {
-		*pferr = (wr ? X86_PFERR_W : 0) | (user ? X86_PFERR_U : 0);
-		if (ex && (nxe || (cr4 & X86_CR4_SMEP)))
-			*pferr |= X86_PFERR_I;
+	if (!x86_walk_mode(st, la, &w)) {
+		errno = EFAULT;	/* non-canonical: #GP, not #PF */
+		return -1;
 	}
-
-	if (!(cr4 & X86_CR4_PAE)) {
-		pg = PG_32;
-		levels = 2;
-		la &= 0xFFFFFFFFULL;
-		table = st->crs[NVMM_X64_CR_CR3] & 0xFFFFF000ULL;
-	} else if (efer & X86_EFER_LMA) {
-		unsigned int vbits = (cr4 & X86_CR4_LA57) ? 57 : 48;
-		uint64_t top = la >> (vbits - 1);
-
-		pg = (cr4 & X86_CR4_LA57) ? PG_5L : PG_4L;
-		levels = (pg == PG_5L) ? 5 : 4;
-		if (top != 0 && top != (~0ULL >> (vbits - 1))) {
-			errno = EFAULT;	/* non-canonical: #GP, not #PF */
-			return -1;
-		}
-		table = st->crs[NVMM_X64_CR_CR3] & frame;
-	} else {
-		pg = PG_PAE;
-		levels = 3;
-		la &= 0xFFFFFFFFULL;
-		table = st->crs[NVMM_X64_CR_CR3] & 0xFFFFFFE0ULL;
-	}
-	/* Reserved bits of the 64-bit entries but PDPTEs, before PS. */
-	rsvd64 = x86_bits(pg == PG_PAE ? 62 : 51, maxphy) |
-		 (nxe ? 0 : 1ULL << 63);
-
-	for (level = levels; level >= 1; level--) {
-		bool large = false;
-		uint64_t idx;
-
-		if (pg == PG_32) {
-			shift = 12 + 10 * (level - 1);
-			idx = (la >> shift) & 0x3FF;
-		} else {
-			shift = 12 + 9 * (level - 1);
-			idx = (pg == PG_PAE && level == 3) ? (la >> 30) & 3 :
-			      (la >> shift) & 0x1FF;
-		}
-		if (x86_read_pte(mach, &pta,
-				 table + idx * (pg == PG_32 ? 4 : 8),
-				 pg == PG_32 ? 4 : 8, &pte) == -1) {
+	for (level = w.levels; level >= 1; level--) {
+		if (x86_read_pte(mach, &pta, x86_walk_entry(&w, level),
+				 w.pg == PG_32 ? 4 : 8, &pte) == -1 ||
+		    !(pte & 1)) {
 			errno = EFAULT;
 			return -1;
 		}
-		if (!(pte & 1)) {
-			errno = EFAULT;
-			return -1;
-		}
-
-		/* Reserved bits. */
-		if (pg == PG_32) {
-			rsvd = 0;
-			if (level == 2 && (pte & 0x80) && (cr4 & X86_CR4_PSE)) {
-				large = true;
-				/* PSE-36: bits 20:13 hold address bits 39:32. */
-				rsvd = (1ULL << 21) |
-				       x86_bits(20, 13 + (maxphy > 40 ? 8 :
-							  maxphy - 32));
-			}
-		} else if (pg == PG_PAE && level == 3) {
-			rsvd = 0x1E6ULL | x86_bits(63, maxphy);
-		} else {
-			rsvd = rsvd64;
-			if (level >= 4)
-				rsvd |= 0x80;	/* PS in PML4E, PML5E */
-			else if ((level == 3 || level == 2) && (pte & 0x80)) {
-				large = true;
-				rsvd |= level == 3 ? x86_bits(29, 13) :
-					x86_bits(20, 13);
-			}
-		}
-		if (pte & rsvd) {
+		if (pte & x86_pte_rsvd(&w, level, pte, &large)) {
 			*pferr |= X86_PFERR_P | X86_PFERR_RSVD;
 			errno = EINVAL;
 			return -1;
 		}
-
-		if (!(pg == PG_PAE && level == 3)) {
-			rw = rw && (pte & 2);
-			us = us && (pte & 4);
+		if (!(w.pg == PG_PAE && level == 3)) {	/* PDPTEs have neither */
+			w.rw = w.rw && (pte & 2);
+			w.us = w.us && (pte & 4);
 		}
-		if (pg != PG_32 && nxe && (pte >> 63))
-			xd = true;
-
+		if (w.pg != PG_32 && w.nxe && (pte >> 63))
+			w.xd = true;
 		if (large || level == 1)
 			break;
-		table = (pg == PG_32) ? (pte & 0xFFFFF000ULL) : (pte & frame);
+		w.table = (w.pg == PG_32) ? (pte & 0xFFFFF000ULL) :
+					    (pte & w.frame);
 	}
-
-	if (pg == PG_32 && level == 2) {
-		pa = (pte & 0xFFC00000ULL) | (((pte >> 13) & 0xFF) << 32);
-		pa |= la & 0x3FFFFFULL;
-	} else if (pg == PG_32) {
-		pa = (pte & 0xFFFFF000ULL) | (la & X86_PAGE_MASK);
-	} else {
-		uint64_t pmask = x86_bits(shift - 1, 0);
-
-		pa = (pte & frame & ~pmask) | (la & pmask);
+	if ((acc & X86_ACC_CHECK) && x86_walk_denied(st, acc, w.rw, w.us, w.xd)) {
+		*pferr |= X86_PFERR_P;
+		errno = EFAULT;
+		return -1;
 	}
-
-	if (acc & X86_ACC_CHECK) {
-		if (user)
-			fault = !us || (wr && !rw);
-		else
-			fault = (us && ex && (cr4 & X86_CR4_SMEP)) ||
-				(us && !ex && (cr4 & X86_CR4_SMAP) &&
-				 !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_AC)) ||
-				(wr && !rw && (cr0 & X86_CR0_WP));
-		if (ex && xd)
-			fault = true;
-		if (fault) {
-			*pferr |= X86_PFERR_P;
-			errno = EFAULT;
-			return -1;
-		}
-	}
-	*gpa = pa;
-	*prot = NVMM_PROT_READ | (rw ? NVMM_PROT_WRITE : 0) |
-		(xd ? 0 : NVMM_PROT_EXEC) | (us ? NVMM_PROT_USER : 0);
+	*gpa = x86_walk_pa(&w, level, pte);
+	*prot = NVMM_PROT_READ | (w.rw ? NVMM_PROT_WRITE : 0) |
+		(w.xd ? 0 : NVMM_PROT_EXEC) | (w.us ? NVMM_PROT_USER : 0);
 	return 0;
 }
 
@@ -379,25 +427,9 @@ static int x86_walk_long(struct nvmm_machine *mach,
 	us = (bits & 4) != 0;
 	xd = (int64_t)any < 0;	/* bit 63: set only with NXE (else reserved) */
 
-	if (acc & X86_ACC_CHECK) {
-		const bool wr = (acc & X86_ACC_WRITE) != 0;
-		const bool ex = (acc & X86_ACC_EXEC) != 0;
-		bool user, denied;
-
-		user = (st->gprs[NVMM_X64_GPR_RFLAGS] & X86_VM) ||
-		       st->segs[NVMM_X64_SEG_SS].attrib.dpl == 3;
-		if (user)
-			denied = !us || (wr && !rw);
-		else
-			denied = (us && ex && (cr4 & X86_CR4_SMEP)) ||
-				 (us && !ex && (cr4 & X86_CR4_SMAP) &&
-				  !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_AC)) ||
-				 (wr && !rw &&
-				  (st->crs[NVMM_X64_CR_CR0] & X86_CR0_WP));
-		if (denied || (ex && xd)) {
-			pf = X86_PFERR_P;
-			goto fault;
-		}
+	if ((acc & X86_ACC_CHECK) && x86_walk_denied(st, acc, rw, us, xd)) {
+		pf = X86_PFERR_P;
+		goto fault;
 	}
 	*gpa = (pte & frame & ~pmask) | (la & pmask);
 	/* R/W is bit 1 as NVMM_PROT_WRITE is, U/S bit 2: USER is bit 3. */
