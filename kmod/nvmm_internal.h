@@ -32,6 +32,8 @@
 #include <linux/thread_info.h>
 #include <asm/fpu/api.h>
 
+struct seq_file;
+
 #include <nvmm/nvmm_dev.h>
 
 #define NVMM_MAX_MACHINES	128
@@ -180,6 +182,8 @@ struct nvmm_impl {
 	void (*cpu_disable)(void);
 	/* The machine-dependent part of NVMM_IOC_CAPABILITY. */
 	void (*capability)(struct nvmm_capability *cap);
+	/* Its lines in debugfs stats (the rate of the *_cycles clock). */
+	void (*stats)(struct seq_file *m);
 	/* Set by init(): the nested page table format. */
 	const struct nvmm_pt_ops *pt_ops;
 
@@ -287,10 +291,17 @@ enum nvmm_count {
 };
 
 DECLARE_PER_CPU(unsigned long, nvmm_counts[NVMM_COUNT_MAX]);
+/* For the exit_* counters: TSC cycles from each exit to the next entry. */
+DECLARE_PER_CPU(unsigned long, nvmm_cycles[NVMM_COUNT_MAX]);
 
 static inline void nvmm_count(enum nvmm_count c)
 {
 	this_cpu_inc(nvmm_counts[c]);
+}
+
+static inline void nvmm_count_cycles(unsigned int c, u64 cycles)
+{
+	this_cpu_add(nvmm_cycles[c], cycles);
 }
 
 void nvmm_stats_init(void);

@@ -10,6 +10,7 @@
 
 struct nvmm_stats nvmm_stats;
 DEFINE_PER_CPU(unsigned long, nvmm_counts[NVMM_COUNT_MAX]);
+DEFINE_PER_CPU(unsigned long, nvmm_cycles[NVMM_COUNT_MAX]);
 static struct dentry *nvmm_debugfs_dir;
 
 static const char *const nvmm_count_names[NVMM_COUNT_MAX] = {
@@ -26,6 +27,16 @@ static const char *const nvmm_count_names[NVMM_COUNT_MAX] = {
 	[NVMM_COUNT_YIELDS] = "spin_yields",
 };
 
+static unsigned long nvmm_sum(unsigned long __percpu *v)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(v, cpu);
+	return sum;
+}
+
 static int nvmm_stats_show(struct seq_file *m, void *unused)
 {
 	unsigned int i;
@@ -36,14 +47,18 @@ static int nvmm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "guest_pages %ld\n",
 		   atomic_long_read(&nvmm_stats.guest_pages));
 	seq_printf(m, "pt_pages %ld\n", atomic_long_read(&nvmm_stats.pt_pages));
-	for (i = 0; i < NVMM_COUNT_MAX; i++) {
-		unsigned long sum = 0;
-		int cpu;
-
-		for_each_possible_cpu(cpu)
-			sum += per_cpu(nvmm_counts[i], cpu);
-		seq_printf(m, "%s %lu\n", nvmm_count_names[i], sum);
+	for (i = 0; i < NVMM_COUNT_MAX; i++)
+		seq_printf(m, "%s %lu\n", nvmm_count_names[i],
+			   nvmm_sum(&nvmm_counts[i]));
+	/* Each exit kind's time from the exit to the next entry. */
+	for (i = NVMM_COUNT_EXIT_INTR; i <= NVMM_COUNT_EXIT_OTHER; i++) {
+		if (i == NVMM_COUNT_NPF_MAPPED)
+			continue;
+		seq_printf(m, "%s_cycles %lu\n", nvmm_count_names[i],
+			   nvmm_sum(&nvmm_cycles[i]));
 	}
+	if (nvmm_impl && nvmm_impl->stats)
+		nvmm_impl->stats(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(nvmm_stats);

@@ -243,7 +243,11 @@ nvmm_x86_enter(struct nvmm_machine *mach, struct nvmm_cpu *vcpu, u64 *reason,
 			set_debugreg(x->dr6, 6);
 	}
 
+	/* The last exit's time, to this entry, goes to its kind. */
+	if (likely(x->exit_tsc))
+		nvmm_count_cycles(x->exit_kind, rdtsc() - x->exit_tsc);
 	ops->enter_exit(vcpu);
+	x->exit_tsc = rdtsc();
 	nvmm_count(NVMM_COUNT_ENTRIES);
 	if (ops->exit_early)
 		ops->exit_early(vcpu);

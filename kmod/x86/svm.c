@@ -634,6 +634,7 @@ const struct nvmm_impl nvmm_x86_svm = {
 	.cpu_enable = svm_cpu_enable,
 	.cpu_disable = svm_cpu_disable,
 	.capability = svm_capability,
+	.stats = nvmm_x86_stats,
 	.pt_ops = &svm_pt_ops,
 	.machine_create = svm_machine_create,
 	.machine_destroy = svm_machine_destroy,

@@ -1166,6 +1166,7 @@ const struct nvmm_impl nvmm_x86_vmx = {
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
 	.capability = vmx_capability,
+	.stats = nvmm_x86_stats,
 	.pt_ops = &vmx_pt_ops,
 	.machine_create = vmx_machine_create,
 	.machine_destroy = vmx_machine_destroy,

@@ -8,6 +8,7 @@
 
 #include <linux/kernel.h>
 #include <linux/ratelimit.h>
+#include <linux/seq_file.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -94,6 +95,11 @@ int nvmm_x86_init(void)
 	if (boot_cpu_has(X86_FEATURE_LA57))
 		nvmm_x86_cr4_valid |= X86_CR4_LA57;
 	return 0;
+}
+
+void nvmm_x86_stats(struct seq_file *m)
+{
+	seq_printf(m, "tsc_khz %u\n", tsc_khz);
 }
 
 void nvmm_x86_capability(struct nvmm_capability *cap)

@@ -19,6 +19,8 @@
 /* What the x86 backends' init() and capability() do first. */
 int nvmm_x86_init(void);
 void nvmm_x86_capability(struct nvmm_capability *cap);
+/* The backends' stats(): exit times are in TSC cycles. */
+void nvmm_x86_stats(struct seq_file *m);
 
 /* EFER bits a guest may hold (SVME is the backend's business). */
 extern u64 nvmm_x86_efer_valid;
@@ -130,6 +132,7 @@ struct nvmm_x86_cpu {
 
 	/* The counter the last exit is counted in (enum nvmm_count). */
 	unsigned int exit_kind;
+	u64 exit_tsc;			/* when it came; 0: none yet */
 
 	struct nvmm_x86_cpuid_conf cpuid;
 	struct fpu_guest gfpu;

@@ -227,6 +227,69 @@ START_TEST(cpuid_config_table_full_and_holes)
 }
 END_TEST
 
+/*
+ * debugfs counts every exit once, in one exit_* counter (so their sum is
+ * the entries), and times each kind from the exit to the next entry;
+ * `nvmmctl stats` shows both. The guest's CPUIDs are answered in the
+ * kernel, its last one exits to userland, then it halts.
+ */
+START_TEST(exit_kinds_counted_and_timed)
+{
+	static const char *const kinds[] = {
+		"exit_intr", "exit_npf", "exit_io", "exit_msr", "exit_cpuid",
+		"exit_other",
+	};
+	struct nvmm_vcpu_conf_cpuid conf;
+	long before[6], entries, cyc, sum = 0;
+	char line[256];
+	bool shown = false;
+	unsigned int i;
+	FILE *p;
+
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_cpuid");
+	vm_mode_long(&vm, 0, VM_CODE);
+	memset(&conf, 0, sizeof(conf));
+	conf.exit = 1;
+	conf.leaf = 0x4000FFFF;
+	ck_assert_int_eq(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+					     NVMM_VCPU_CONF_CPUID, &conf), 0);
+	for (i = 0; i < 6; i++)
+		before[i] = emu_stat(kinds[i]);
+	entries = emu_stat("entries");
+	cyc = emu_stat("exit_cpuid_cycles");
+
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_CPUID);
+	vm_get(&vm, 0, NVMM_X64_STATE_GPRS);
+	vm_state(&vm, 0)->gprs[NVMM_X64_GPR_RIP] = vm.vcpu[0].exit->u.insn.npc;
+	vm_set(&vm, 0, NVMM_X64_STATE_GPRS);
+	ck_assert_uint_eq(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+
+	/* Four leaves in the kernel, and the one that went to userland. */
+	ck_assert_int_ge(emu_stat("exit_cpuid") - before[4], 5);
+	ck_assert_int_gt(emu_stat("exit_cpuid_cycles"), cyc);
+	ck_assert_int_ge(emu_stat("exit_other") - before[5], 1);
+	for (i = 0; i < 6; i++)
+		sum += emu_stat(kinds[i]) - before[i];
+	ck_assert_int_eq(sum, emu_stat("entries") - entries);
+
+	p = popen("nvmmctl stats 2>&1", "r");
+	ck_assert(p != NULL);
+	while (fgets(line, sizeof(line), p) != NULL) {
+		unsigned long long n;
+		double us;
+
+		ksft_print("%s", strtok(line, "\n"));
+		if (sscanf(line, "cpuid %llu %lf", &n, &us) == 2 &&
+		    n >= (unsigned long long)before[4] + 5 && us > 0)
+			shown = true;
+	}
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_msg(shown, "nvmmctl stats has no cpuid line with the exits");
+	vm_destroy(&vm);
+}
+END_TEST
+
 /* -------------------------------------------------------------------------- */
 /* MSRs. */
 
@@ -1284,6 +1347,7 @@ int main(void)
 		KSFT_TEST(real_to_long_mode),
 		KSFT_TEST(cpuid_in_kernel_and_configured),
 		KSFT_TEST(cpuid_config_table_full_and_holes),
+		KSFT_TEST(exit_kinds_counted_and_timed),
 		KSFT_TEST(msr_exits),
 		KSFT_TEST(ram_and_mmio),
 		KSFT_TEST(gpa_protections),

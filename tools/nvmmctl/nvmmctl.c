@@ -6,6 +6,11 @@
  *   nvmmctl list       every machine, with the guest pages and page-table
  *                      pages the module holds for it (needs root: uses the
  *                      root owner)
+ *   nvmmctl stats      exits by kind since the module was loaded, all
+ *                      machines: how many, and the mean time from an exit
+ *                      to the next entry of its VCPU (in the kernel, or
+ *                      through userland for the exits that go there);
+ *                      needs root (reads debugfs)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,7 +23,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nvmmctl identify | list\n");
+	fprintf(stderr, "usage: nvmmctl identify | list | stats\n");
 	exit(2);
 }
 
@@ -130,6 +135,58 @@ static int list(void)
 	return 0;
 }
 
+#define STATS_PATH "/sys/kernel/debug/nvmm/stats"
+
+static int stats(void)
+{
+	static const char *const kinds[] = {
+		"intr", "npf", "io", "msr", "cpuid", "other",
+	};
+	unsigned long long count[6] = { 0 }, cycles[6] = { 0 };
+	unsigned long long entries = 0, to_user = 0, khz = 0, v;
+	char key[64];
+	unsigned int i;
+	FILE *f;
+
+	f = fopen(STATS_PATH, "r");
+	if (f == NULL) {
+		fprintf(stderr, "nvmmctl: %s: %s (root, debugfs mounted, "
+			"nvmm loaded?)\n", STATS_PATH, strerror(errno));
+		return 1;
+	}
+	while (fscanf(f, "%63s %llu", key, &v) == 2) {
+		if (strcmp(key, "entries") == 0)
+			entries = v;
+		else if (strcmp(key, "exits_to_user") == 0)
+			to_user = v;
+		else if (strcmp(key, "tsc_khz") == 0)
+			khz = v;
+		for (i = 0; i < 6; i++) {
+			size_t n = strlen(kinds[i]);
+
+			if (strncmp(key, "exit_", 5) != 0 ||
+			    strncmp(key + 5, kinds[i], n) != 0)
+				continue;
+			if (key[5 + n] == '\0')
+				count[i] = v;
+			else if (strcmp(key + 5 + n, "_cycles") == 0)
+				cycles[i] = v;
+		}
+	}
+	fclose(f);
+	printf("%llu entries, %llu exits to userland\n", entries, to_user);
+	printf("%-8s %12s %16s\n", "exit", "count", "us to re-entry");
+	for (i = 0; i < 6; i++) {
+		if (count[i] == 0 || khz == 0)
+			printf("%-8s %12llu %16s\n", kinds[i], count[i], "-");
+		else
+			printf("%-8s %12llu %16.2f\n", kinds[i], count[i],
+			       (double)cycles[i] * 1000.0 / (double)khz /
+			       (double)count[i]);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -138,6 +195,8 @@ int main(int argc, char **argv)
 		return identify();
 	if (strcmp(argv[1], "list") == 0)
 		return list();
+	if (strcmp(argv[1], "stats") == 0)
+		return stats();
 	usage();
 	return 2;
 }
