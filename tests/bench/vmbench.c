@@ -22,6 +22,13 @@
  *             traced with PTRACE_SYSCALL, between two marker system calls
  *             (not in "all"; a run loop that stops making progress under
  *             the tracer is reported as LIVELOCK)
+ *   setup     an empty VM's cost: create a machine and its VCPU, map 64 MiB
+ *             of guest RAM (host memory mmap()ed and the guest image
+ *             copied in before the clock starts), set the state and run to
+ *             the first exit to userland (the guest's first instruction
+ *             OUTs; the nested faults of its code, stack and page tables
+ *             come first): ns per VM, median of REPS after one warm-up;
+ *             each VM is destroyed after its sample (not timed)
  *
  * Every timing is the median of REPS samples (default 5), taken item after
  * item in turns (io, cpuid, touch, io, ...) after one warm-up of each.
@@ -51,13 +58,14 @@
 #define MAX_REPS	101
 #define MAX_SYSCALL_NR	512
 
-enum item { I_IO, I_CPUID, I_TOUCH, I_SYSCALLS, I_PTRACE, I_COUNT };
+enum item { I_IO, I_CPUID, I_TOUCH, I_SYSCALLS, I_PTRACE, I_SETUP, I_COUNT };
 
 static const char *const item_names[I_COUNT] = {
-	"io", "cpuid", "touch", "syscalls", "syscalls-ptrace",
+	"io", "cpuid", "touch", "syscalls", "syscalls-ptrace", "setup",
 };
 static const char *const item_units[I_COUNT] = {
 	"ns/exit", "ns/cpuid", "ns/64MiB", "syscalls/exit", "syscalls/exit",
+	"ns/vm",
 };
 
 static struct {
@@ -102,7 +110,7 @@ static void usage(void)
 		"usage: vmbench [-v] [-r REPS] [-n IO_EXITS] [-c CPUIDS] "
 		"[-s SYSCALL_EXITS]\n"
 		"               [-l CPUID_LEAF] [-C CPU|-1] nvmm|kvm ITEM...\n"
-		"items: io cpuid touch syscalls syscalls-ptrace; "
+		"items: io cpuid touch syscalls syscalls-ptrace setup; "
 		"all = io cpuid touch syscalls\n");
 	exit(2);
 }
@@ -285,6 +293,75 @@ unmap:
 out:
 	munmap(m, VMB_TOUCH_SIZE);
 	return ret;
+}
+
+static void print_result(enum item it, double v, const double *s,
+			 unsigned int n);
+
+/* One empty VM, from nothing to its first exit (see "setup" above). */
+static double sample_setup(const uint8_t *image)
+{
+	uint8_t *m;
+	uint64_t t0, t1;
+	double ret = -1;
+
+	m = mmap(NULL, VMB_SETUP_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		vmb_err("mmap setup RAM");
+		return -1;
+	}
+	memcpy(m, image, VMB_RAM_SIZE);
+	vmb_dev_reset();
+	t0 = now_ns();
+	if (be->create(m) == -1)
+		goto out;
+	if (be->map(m + VMB_RAM_SIZE, VMB_RAM_SIZE,
+		    VMB_SETUP_SIZE - VMB_RAM_SIZE) == -1 ||
+	    be->start(VMB_ITEM_SETUP, 0, 0, 0) == -1 || be->run() == -1)
+		goto destroy;
+	t1 = now_ns();
+	if (!vmb_dev.done || vmb_dev.done_val != VMB_SETUP_DONE ||
+	    vmb_dev.nexits != 1) {
+		errno = 0;
+		vmb_err("setup: report %#x after %llu run returns, expected "
+			"%#x after 1", vmb_dev.done_val,
+			(unsigned long long)vmb_dev.nexits, VMB_SETUP_DONE);
+		goto destroy;
+	}
+	ret = (double)(t1 - t0);
+destroy:
+	be->destroy();
+out:
+	munmap(m, VMB_SETUP_SIZE);
+	return ret;
+}
+
+static int run_setup(void)
+{
+	double s[MAX_REPS];
+	uint8_t *image;
+	unsigned int r;
+	int rc = -1;
+
+	image = image_create();
+	if (image == NULL)
+		return -1;
+	if (sample_setup(image) < 0)		/* warm-up */
+		goto out;
+	for (r = 0; r < opt.reps; r++) {
+		s[r] = sample_setup(image);
+		if (s[r] < 0)
+			goto out;
+		if (opt.verbose)
+			printf("SAMPLE %s setup %u %.1f ns/vm\n", be->name, r,
+			       s[r]);
+	}
+	print_result(I_SETUP, median(s, opt.reps), s, opt.reps);
+	rc = 0;
+out:
+	munmap(image, VMB_RAM_SIZE);
+	return rc;
 }
 
 static double sample(enum item it, bool warmup)
@@ -792,6 +869,9 @@ int main(int argc, char **argv)
 	}
 	/* After vm_close(): the child makes its own machine. */
 	if (rc == 0 && want[I_PTRACE] && run_syscalls_ptrace() == -1)
+		rc = 1;
+	/* Its own machines too, one per sample. */
+	if (rc == 0 && want[I_SETUP] && run_setup() == -1)
 		rc = 1;
 	return rc;
 }

@@ -10,6 +10,9 @@
 #define VMB_ITEM_IO		1
 #define VMB_ITEM_CPUID		2
 #define VMB_ITEM_TOUCH		3
+#define VMB_ITEM_SETUP		4	/* the first instruction OUTs */
+#define VMB_SETUP_DONE		0x5E7
+#define VMB_SETUP_SIZE		(64 << 20)	/* RAM of the setup item */
 
 #define VMB_PORT_IO		0x10	/* the measured OUTs */
 #define VMB_PORT_DONE		0x11	/* one OUT of a check value at the end */

@@ -51,6 +51,7 @@ static int kv_unmap(void *hva, uint64_t gpa, size_t size)
 	return kv_slot(1, hva, gpa, 0);
 }
 
+/* A VM's descriptors go; /dev/kvm and what it said stay, as in a VMM. */
 static void kv_destroy(void)
 {
 	if (run != NULL)
@@ -60,37 +61,45 @@ static void kv_destroy(void)
 		close(vcpu_fd);
 	if (vm_fd != -1)
 		close(vm_fd);
-	if (kvm_fd != -1)
-		close(kvm_fd);
-	vcpu_fd = vm_fd = kvm_fd = -1;
+	vcpu_fd = vm_fd = -1;
 }
+
+/* The supported CPUID, asked once (a VMM asks at start, not per VM). */
+static struct kvm_cpuid2 *kv_cpuid;
 
 static int kv_set_cpuid(void)
 {
-	struct kvm_cpuid2 *c;
-	size_t sz = sizeof(*c) + KVM_MAX_CPUID * sizeof(c->entries[0]);
-	int ret = -1;
+	size_t sz = sizeof(*kv_cpuid) +
+		    KVM_MAX_CPUID * sizeof(kv_cpuid->entries[0]);
 
-	c = calloc(1, sz);
-	if (c == NULL) {
-		vmb_err("calloc");
+	if (kv_cpuid == NULL) {
+		kv_cpuid = calloc(1, sz);
+		if (kv_cpuid == NULL) {
+			vmb_err("calloc");
+			return -1;
+		}
+		kv_cpuid->nent = KVM_MAX_CPUID;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, kv_cpuid) == -1) {
+			vmb_err("KVM_GET_SUPPORTED_CPUID");
+			free(kv_cpuid);
+			kv_cpuid = NULL;
+			return -1;
+		}
+	}
+	if (ioctl(vcpu_fd, KVM_SET_CPUID2, kv_cpuid) == -1) {
+		vmb_err("KVM_SET_CPUID2");
 		return -1;
 	}
-	c->nent = KVM_MAX_CPUID;
-	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == -1)
-		vmb_err("KVM_GET_SUPPORTED_CPUID");
-	else if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) == -1)
-		vmb_err("KVM_SET_CPUID2");
-	else
-		ret = 0;
-	free(c);
-	return ret;
+	return 0;
 }
 
-static int kv_create(uint8_t *ram)
+/* /dev/kvm, once per process (as nvmm_init() opens /dev/nvmm once). */
+static int kv_open(void)
 {
 	int n;
 
+	if (kvm_fd != -1)
+		return 0;
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd == -1) {
 		vmb_err("open /dev/kvm (is kvm_amd or kvm_intel loaded?)");
@@ -107,6 +116,18 @@ static int kv_create(uint8_t *ram)
 		goto fail;
 	}
 	run_size = (size_t)n;
+	return 0;
+
+fail:
+	close(kvm_fd);
+	kvm_fd = -1;
+	return -1;
+}
+
+static int kv_create(uint8_t *ram)
+{
+	if (kv_open() == -1)
+		return -1;
 	vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm_fd == -1) {
 		vmb_err("KVM_CREATE_VM");
