@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "x86_ctx.h"
 #include "x86_emul.h"
 #include "x86_walk.h"
 

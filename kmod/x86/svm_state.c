@@ -123,11 +123,7 @@ void svm_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 /* Groups provided on an exit are valid in the comm page until the run. */
 void svm_state_provide(struct nvmm_cpu *vcpu, u64 flags)
 {
-	struct nvmm_comm_page *comm = vcpu->comm;
-
-	nvmm_x86_state_get(vcpu->cpudata, &comm->state, flags);
-	svm_state_get(vcpu, &comm->state, flags);
-	comm->state_cached |= flags;
+	nvmm_x86_state_provide(vcpu, flags, svm_state_get);
 }
 
 /* Committed state, checked (nvmm_x86_state_commit()), to the VMCB. */

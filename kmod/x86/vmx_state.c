@@ -321,11 +321,7 @@ static bool vmx_lm_unpaged(void)
 /* Groups provided on an exit are valid in the comm page until the run. */
 void vmx_state_provide(struct nvmm_cpu *vcpu, u64 flags)
 {
-	struct nvmm_comm_page *comm = vcpu->comm;
-
-	nvmm_x86_state_get(vcpu->cpudata, &comm->state, flags);
-	vmx_state_get(vcpu, &comm->state, flags);
-	comm->state_cached |= flags;
+	nvmm_x86_state_provide(vcpu, flags, vmx_state_get);
 }
 
 /* Committed state, checked (nvmm_x86_state_commit()), to the VMCS. */

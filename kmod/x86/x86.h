@@ -259,6 +259,22 @@ static inline void nvmm_x86_state_set(struct nvmm_machine *mach,
 						    st->msrs[NVMM_X64_MSR_TSC]);
 }
 
+/*
+ * Groups provided on an exit, valid in the comm page until the run: the
+ * shared half, then the backend's (get, its state_get()).
+ */
+static __always_inline void
+nvmm_x86_state_provide(struct nvmm_cpu *vcpu, u64 flags,
+		       void (*get)(struct nvmm_cpu *vcpu,
+				   struct nvmm_x64_state *st, u64 flags))
+{
+	struct nvmm_comm_page *comm = vcpu->comm;
+
+	nvmm_x86_state_get(vcpu->cpudata, &comm->state, flags);
+	get(vcpu, &comm->state, flags);
+	comm->state_cached |= flags;
+}
+
 /* A machine check that stopped the guest is the host's: its handler runs. */
 void nvmm_x86_machine_check(void);
 
