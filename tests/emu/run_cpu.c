@@ -33,25 +33,6 @@ static struct vm vm;
 /* -------------------------------------------------------------------------- */
 /* Helpers. */
 
-/* A counter of /sys/kernel/debug/nvmm/stats (exit_npf, npf_mapped...). */
-static unsigned long stat_counter(const char *name)
-{
-	char key[64];
-	unsigned long val;
-	FILE *f = fopen("/sys/kernel/debug/nvmm/stats", "r");
-
-	ck_assert_msg(f != NULL, "nvmm stats: %s", strerror(errno));
-	while (fscanf(f, "%63s %lu", key, &val) == 2) {
-		if (strcmp(key, name) == 0) {
-			fclose(f);
-			return val;
-		}
-	}
-	fclose(f);
-	ck_abort_msg("no %s in the nvmm stats", name);
-	return 0;
-}
-
 static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
@@ -406,8 +387,8 @@ struct npf_counts {
 
 static void npf_read(struct npf_counts *c)
 {
-	c->npf = stat_counter("exit_npf");
-	c->mapped = stat_counter("npf_mapped");
+	c->npf = emu_stat("exit_npf");
+	c->mapped = emu_stat("npf_mapped");
 }
 
 /* RSP at the top of a page nobody touched: delivery faults there. */
@@ -517,26 +498,40 @@ END_TEST
 /* -------------------------------------------------------------------------- */
 /* Interrupt shadows. */
 
-START_TEST(interrupt_shadow)
+/*
+ * Exits inside the shadows of STI and MOV SS, then outside. Returns false
+ * only where the emulated host drops interrupt shadows on VM entry
+ * (emu_lane_drops_shadow(): QEMU before 9.1) and the run that reached a
+ * shadowed OUT entered the guest more than once (a host interrupt exited
+ * in between, and the entry after it lost the shadow). A shadow missing
+ * after a single entry fails the test.
+ */
+static bool shadow_exits_once(void)
 {
-	const struct nvmm_vcpu_exit *exit;
-	struct nvmm_x64_state *st;
-	uint64_t reason;
 	static const char *const what[] = { "STI", "MOV SS", "no shadow" };
-	unsigned int i, q = qemu_version();
+	const struct nvmm_vcpu_exit *exit = vm.vcpu[0].exit;
+	struct nvmm_x64_state *st = vm_state(&vm, 0);
+	uint64_t reason;
+	unsigned int i;
+	long entries;
 
-	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_shadow");
 	vm_mode_long(&vm, 0, VM_CODE);
-	exit = vm.vcpu[0].exit;
-	st = vm_state(&vm, 0);
-
-	/* Exits inside the shadows of STI and MOV SS, then outside. */
 	for (i = 0; i < 3; i++) {
+		entries = emu_stat("entries");
 		reason = next_exit(&vm, 0);
+		entries = emu_stat("entries") - entries;
 		ck_assert_uint_eq(reason, NVMM_VCPU_EXIT_IO);
 		vm_get(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
 		ck_assert_uint_eq(st->gprs[NVMM_X64_GPR_RAX], i + 1);
+		if (i < 2 && !exit->exitstate.int_shadow) {
+			ck_assert_msg(entries > 1 && emu_lane_drops_shadow(),
+				      "%s: exitstate.int_shadow 0 (%ld VM "
+				      "entries in that run)", what[i], entries);
+			ksft_print("%s: %ld VM entries before the OUT, and the "
+				   "emulated host dropped the shadow on entry: "
+				   "again", what[i], entries);
+			return false;
+		}
 		ck_assert_msg(exit->exitstate.int_shadow == (i < 2),
 			      "%s: exitstate.int_shadow %d", what[i],
 			      exit->exitstate.int_shadow);
@@ -546,6 +541,27 @@ START_TEST(interrupt_shadow)
 		vm_skip(&vm, 0, exit->u.io.npc);
 	}
 	ck_assert_uint_eq(next_exit(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	return true;
+}
+
+/* At most this many tries that a host interrupt spoilt, in a row. */
+#define SHADOW_TRIES	10
+
+START_TEST(interrupt_shadow)
+{
+	const struct nvmm_vcpu_exit *exit;
+	struct nvmm_x64_state *st;
+	uint64_t reason;
+	unsigned int i, q = qemu_version();
+	long entries;
+
+	vm_create(&vm, 1 * MIB);
+	vm_load(&vm, "long_shadow");
+	exit = vm.vcpu[0].exit;
+	st = vm_state(&vm, 0);
+	for (i = 0; !shadow_exits_once(); i++)
+		ck_assert_msg(i + 1 < SHADOW_TRIES, "%u tries in a row, each "
+			      "with a host interrupt in the shadow", i + 1);
 
 	/* No shadow: the window is open at once (the control). */
 	vm_get(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
@@ -606,10 +622,18 @@ sti_window:
 	st->intr.int_shadow = 0;
 	st->intr.int_window_exiting = 1;
 	vm_set(&vm, 0, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_INTR);
+	entries = emu_stat("entries");
 	ck_assert_uint_eq(next_exit(&vm, 0), NVMM_VCPU_EXIT_INT_READY);
+	entries = emu_stat("entries") - entries;
+	if (get_rip(&vm, 0) == VM_CODE + 0x61 && entries > 1 &&
+	    emu_lane_drops_shadow() && ++i < SHADOW_TRIES) {
+		ksft_print("STI window: %ld VM entries, and the emulated host "
+			   "dropped the shadow on entry: again", entries);
+		goto sti_window;
+	}
 	ck_assert_msg(get_rip(&vm, 0) == VM_CODE + 0x62, "INT_READY at RIP "
-		      "%#" PRIx64 " after STI at %#llx", get_rip(&vm, 0),
-		      VM_CODE + 0x60);
+		      "%#" PRIx64 " after STI at %#llx (%ld VM entries)",
+		      get_rip(&vm, 0), VM_CODE + 0x60, entries);
 	ck_assert(exit->exitstate.rflags & 0x200);
 	vm_destroy(&vm);
 }
