@@ -3,7 +3,7 @@
 #   build/tests/unit/*   host-only unit tests (no module needed)
 #   build/tests/emu/*    run inside an emulated host by tests/run-checks
 
-TEST_CFLAGS := $(USER_CFLAGS) $(CHECK_CFLAGS) -Itests/lib
+TEST_CFLAGS := $(USER_CFLAGS) $(CHECK_CFLAGS) -Itests/lib -Itools/common
 TEST_LDFLAGS := -L$(B)/lib -Wl,-rpath,'$$ORIGIN/../../lib'
 TEST_LIBS := $(CHECK_LIBS)
 
@@ -58,11 +58,19 @@ $(B)/tests/emu/emu_util.o: tests/emu/emu_util.c tests/emu/emu_util.h $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 
-$(B)/tests/emu/vm.o: tests/emu/vm.c tests/emu/vm.h $(LIB_HDRS)
+$(B)/tests/emu/vm.o: tests/emu/vm.c tests/emu/vm.h tools/common/x64_flat.h \
+		$(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 
-EMU_OBJS := $(KSFT_OBJ) $(EMU_UTIL_OBJ) $(B)/tests/emu/vm.o
+# The flat VCPU states, as nvmm-run and vmbench set them up.
+$(B)/tests/emu/x64_flat.o: tools/common/x64_flat.c tools/common/x64_flat.h \
+		$(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+EMU_OBJS := $(KSFT_OBJ) $(EMU_UTIL_OBJ) $(B)/tests/emu/vm.o \
+	$(B)/tests/emu/x64_flat.o
 
 # The suites on the ksft harness, one rule. run_cpu binds at load time: no
 # lazy-binding trampoline (XSAVEC/XRSTOR in ld.so) runs after a test that

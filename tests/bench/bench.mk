@@ -11,13 +11,15 @@
 #                               (tests/bench/run-bench, run-boot)
 
 VMBENCH_SRCS := tests/bench/vmbench.c tests/bench/vmbench_nvmm.c \
-	tests/bench/vmbench_kvm.c tests/bench/vmbench_guest.S
-VMBENCH_HDRS := tests/bench/vmbench.h tests/bench/vmbench_defs.h
+	tests/bench/vmbench_kvm.c tests/bench/vmbench_guest.S \
+	tools/common/x64_flat.c
+VMBENCH_HDRS := tests/bench/vmbench.h tests/bench/vmbench_defs.h \
+	tools/common/x64_flat.h
 
 $(B)/tests/bench/vmbench: $(VMBENCH_SRCS) $(VMBENCH_HDRS) $(LIB_HDRS) \
 		$(B)/lib/$(LIB_SONAME).0
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -Itests/bench -o $@ $(VMBENCH_SRCS) \
+	$(CC) $(USER_CFLAGS) -Itests/bench -Itools/common -o $@ $(VMBENCH_SRCS) \
 		-L$(B)/lib -Wl,-rpath,'$$ORIGIN/../../lib' -lvmm
 
 $(B)/tests/bench/bootmark: tests/bench/bootmark.c

@@ -54,6 +54,7 @@
 #include <linux/perf_event.h>
 
 #include "vmbench.h"
+#include "x64_flat.h"
 
 #define MAX_REPS	101
 #define MAX_SYSCALL_NR	512
@@ -168,8 +169,8 @@ static uint8_t *image_create(void)
 		pd[i] = ((uint64_t)i << 21) | 0x83;		/* P RW PS */
 	gdt = (uint64_t *)(m + VMB_GDT);
 	gdt[0] = 0;
-	gdt[VMB_SEL_CODE / 8] = 0x00AF9A000000FFFFULL;
-	gdt[VMB_SEL_DATA / 8] = 0x00CF92000000FFFFULL;
+	gdt[VMB_SEL_CODE / 8] = X64_DESC_CODE64;
+	gdt[VMB_SEL_DATA / 8] = X64_DESC_DATA;
 	return m;
 }
 

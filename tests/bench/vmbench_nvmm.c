@@ -11,6 +11,7 @@
 #include <nvmm.h>
 
 #include "vmbench.h"
+#include "x64_flat.h"
 
 static struct nvmm_machine mach;
 static struct nvmm_vcpu vcpu;
@@ -95,49 +96,26 @@ fail:
 	return -1;
 }
 
-static void nv_seg(struct nvmm_x64_state_seg *s, uint16_t sel, unsigned int type,
-		   unsigned int code)
-{
-	memset(s, 0, sizeof(*s));
-	s->selector = sel;
-	s->attrib.type = type & 0xF;
-	s->attrib.s = 1;
-	s->attrib.p = 1;
-	s->attrib.l = code;
-	s->attrib.def = !code;
-	s->attrib.g = 1;
-	s->limit = 0xFFFFFFFF;
-}
-
 static int nv_start(uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r9)
 {
 	struct nvmm_x64_state *st = vcpu.state;
-	static const int data[] = {
-		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
-		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
+	static const struct x64_flat flat = {
+		.code_sel = VMB_SEL_CODE,
+		.data_sel = VMB_SEL_DATA,
+		.code64 = true,
+		.gdt_base = VMB_GDT,
+		.gdt_limit = 3 * 8 - 1,
+		.cr0 = VMB_CR0,
+		.cr3 = VMB_PML4,
+		.cr4 = VMB_CR4,
+		.efer = VMB_EFER,
 	};
-	unsigned int i;
 
 	if (nvmm_vcpu_getstate(&mach, &vcpu, NVMM_X64_STATE_ALL) == -1) {
 		vmb_err("nvmm_vcpu_getstate");
 		return -1;
 	}
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		nv_seg(&st->segs[data[i]], VMB_SEL_DATA, 3, 0);
-	nv_seg(&st->segs[NVMM_X64_SEG_CS], VMB_SEL_CODE, 0xB, 1);
-	memset(&st->segs[NVMM_X64_SEG_TR], 0, sizeof(st->segs[0]));
-	st->segs[NVMM_X64_SEG_TR].attrib.type = 0xB;
-	st->segs[NVMM_X64_SEG_TR].attrib.p = 1;
-	st->segs[NVMM_X64_SEG_TR].limit = 0xFFFF;
-	memset(&st->segs[NVMM_X64_SEG_LDT], 0, sizeof(st->segs[0]));
-	st->segs[NVMM_X64_SEG_LDT].attrib.type = 2;
-	st->segs[NVMM_X64_SEG_LDT].attrib.p = 1;
-	st->segs[NVMM_X64_SEG_LDT].limit = 0xFFFF;
-	memset(&st->segs[NVMM_X64_SEG_GDT], 0, sizeof(st->segs[0]));
-	st->segs[NVMM_X64_SEG_GDT].base = VMB_GDT;
-	st->segs[NVMM_X64_SEG_GDT].limit = 3 * 8 - 1;
-	memset(&st->segs[NVMM_X64_SEG_IDT], 0, sizeof(st->segs[0]));
-
+	x64_flat_state(st, &flat);
 	memset(st->gprs, 0, sizeof(st->gprs));
 	st->gprs[NVMM_X64_GPR_RIP] = VMB_CODE;
 	st->gprs[NVMM_X64_GPR_RSP] = VMB_STACK;
@@ -146,13 +124,6 @@ static int nv_start(uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r9)
 	st->gprs[NVMM_X64_GPR_RSI] = rsi;
 	st->gprs[NVMM_X64_GPR_RDX] = rdx;
 	st->gprs[NVMM_X64_GPR_R9] = r9;
-
-	st->crs[NVMM_X64_CR_CR0] = VMB_CR0;
-	st->crs[NVMM_X64_CR_CR2] = 0;
-	st->crs[NVMM_X64_CR_CR3] = VMB_PML4;
-	st->crs[NVMM_X64_CR_CR4] = VMB_CR4;
-	st->crs[NVMM_X64_CR_CR8] = 0;
-	st->msrs[NVMM_X64_MSR_EFER] = VMB_EFER;
 	memset(&st->intr, 0, sizeof(st->intr));
 
 	if (nvmm_vcpu_setstate(&mach, &vcpu, NVMM_X64_STATE_ALL) == -1) {

@@ -20,6 +20,7 @@
 #include "emu_util.h"
 #include "ksft.h"
 #include "vm.h"
+#include "x64_flat.h"
 
 #define MIB		(1024 * 1024)
 
@@ -64,20 +65,8 @@ static bool guest_xsave(void)
  */
 static void zero_state_real(struct nvmm_x64_state *st, uint64_t rip)
 {
-	static const int data[] = {
-		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
-		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
-	};
-	unsigned int i;
-
 	memset(st, 0, sizeof(*st));
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		vm_seg(&st->segs[data[i]], 0, 3, 1, 0, 0, 0, 0xFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_CS], 0, 0xB, 1, 0, 0, 0, 0xFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_LDT], 0, 2, 0, 0, 0, 0, 0xFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_TR], 0, 0xB, 0, 0, 0, 0, 0xFFFF);
-	st->segs[NVMM_X64_SEG_GDT].limit = 0xFFFF;
-	st->segs[NVMM_X64_SEG_IDT].limit = 0xFFFF;
+	vm_segs_real(st);
 	st->gprs[NVMM_X64_GPR_RIP] = rip;
 	st->gprs[NVMM_X64_GPR_RSP] = VM_CODE - 0x10;
 	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
@@ -91,31 +80,25 @@ static void zero_state_real(struct nvmm_x64_state *st, uint64_t rip)
  */
 static void zero_state_long(struct nvmm_x64_state *st, uint64_t rip)
 {
-	static const int data[] = {
-		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
-		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
+	const struct x64_flat flat = {
+		.code_sel = VM_SEL_CODE64,
+		.data_sel = VM_SEL_DATA,
+		.code64 = true,
+		.gdt_base = VM_GDT_BASE,
+		.gdt_limit = 4 * 8 - 1,
+		.cr0 = CR0_PG | CR0_PE | CR0_NE | CR0_MP | CR0_WP,
+		.cr3 = VM_PT_BASE,
+		.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT |
+		       (guest_xsave() ? CR4_OSXSAVE : 0),
+		.efer = EFER_LME | EFER_LMA | EFER_SCE,
 	};
-	unsigned int i;
 
 	memset(st, 0, sizeof(*st));
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		vm_seg(&st->segs[data[i]], VM_SEL_DATA, 3, 1, 0, 1, 1,
-		       0xFFFFFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_CS], VM_SEL_CODE64, 0xB, 1, 1, 0, 1,
-	       0xFFFFFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_LDT], 0, 2, 0, 0, 0, 0, 0xFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_TR], 0, 0xB, 0, 0, 0, 0, 0xFFFF);
-	st->segs[NVMM_X64_SEG_GDT].base = VM_GDT_BASE;
-	st->segs[NVMM_X64_SEG_GDT].limit = 4 * 8 - 1;
+	x64_flat_state(st, &flat);
 	st->gprs[NVMM_X64_GPR_RIP] = rip;
 	st->gprs[NVMM_X64_GPR_RSP] = VM_CODE - 0x10;
 	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
 	st->gprs[NVMM_X64_GPR_RBX] = guest_xsave();
-	st->crs[NVMM_X64_CR_CR0] = CR0_PG | CR0_PE | CR0_NE | CR0_MP | CR0_WP;
-	st->crs[NVMM_X64_CR_CR3] = VM_PT_BASE;
-	st->crs[NVMM_X64_CR_CR4] = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT |
-		(guest_xsave() ? CR4_OSXSAVE : 0);
-	st->msrs[NVMM_X64_MSR_EFER] = EFER_LME | EFER_LMA | EFER_SCE;
 	st->msrs[NVMM_X64_MSR_PAT] = 0x0007040600070406ULL;
 }
 

@@ -12,6 +12,7 @@
 #include <check.h>
 
 #include "vm.h"
+#include "x64_flat.h"
 
 void vm_create(struct vm *vm, size_t ram_size)
 {
@@ -101,58 +102,39 @@ void vm_skip(struct vm *vm, unsigned int cpu, uint64_t npc)
 	vm_set(vm, cpu, NVMM_X64_STATE_GPRS);
 }
 
-void vm_seg(struct nvmm_x64_state_seg *s, uint16_t sel, uint32_t type,
-		   int s_bit, int l, int def, int g, uint32_t limit)
-{
-	memset(s, 0, sizeof(*s));
-	s->selector = sel;
-	s->attrib.type = type;
-	s->attrib.s = s_bit;
-	s->attrib.p = 1;
-	s->attrib.l = l;
-	s->attrib.def = def;
-	s->attrib.g = g;
-	s->limit = limit;
-}
-
-/* A GDT with what vm_segs() loads, for interrupts and IRET to use. */
-static void vm_build_gdt(struct vm *vm, struct nvmm_x64_state *st)
+/* A GDT with the descriptors of VM_SEL_*, for interrupts and IRET to use. */
+static void vm_build_gdt(struct vm *vm)
 {
 	uint64_t *gdt = (uint64_t *)(vm->ram + VM_GDT_BASE);
 
 	ck_assert_uint_ge(vm->ram_size, VM_GDT_BASE + 0x1000);
 	gdt[0] = 0;
-	gdt[VM_SEL_CODE32 / 8] = 0x00CF9A000000FFFFULL;
-	gdt[VM_SEL_DATA / 8] = 0x00CF92000000FFFFULL;
-	gdt[VM_SEL_CODE64 / 8] = 0x00AF9A000000FFFFULL;
-	st->segs[NVMM_X64_SEG_GDT].base = VM_GDT_BASE;
-	st->segs[NVMM_X64_SEG_GDT].limit = 4 * 8 - 1;
+	gdt[VM_SEL_CODE32 / 8] = X64_DESC_CODE32;
+	gdt[VM_SEL_DATA / 8] = X64_DESC_DATA;
+	gdt[VM_SEL_CODE64 / 8] = X64_DESC_CODE64;
 }
 
-/* Segments shared by the modes: data type 3, code type 0xB, TR 0xB. */
-static void vm_segs(struct nvmm_x64_state *st, bool real, bool is64)
+void vm_segs_real(struct nvmm_x64_state *st)
 {
-	unsigned int i;
 	static const int data[] = {
 		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
 		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
 	};
+	struct nvmm_x64_state_seg *s;
+	unsigned int i;
 
 	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
-		if (real)
-			vm_seg(&st->segs[data[i]], 0, 3, 1, 0, 0, 0, 0xFFFF);
-		else
-			vm_seg(&st->segs[data[i]], VM_SEL_DATA, 3, 1, 0, 1, 1,
-			       0xFFFFFFFF);
+		s = &st->segs[data[i]];
+		memset(s, 0, sizeof(*s));
+		s->attrib.type = 3;
+		s->attrib.s = 1;
+		s->attrib.p = 1;
+		s->limit = 0xFFFF;
 	}
-	if (real)
-		vm_seg(&st->segs[NVMM_X64_SEG_CS], 0, 0xB, 1, 0, 0, 0, 0xFFFF);
-	else
-		vm_seg(&st->segs[NVMM_X64_SEG_CS],
-		       is64 ? VM_SEL_CODE64 : VM_SEL_CODE32, 0xB, 1, is64,
-		       !is64, 1, 0xFFFFFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_TR], 0, 0xB, 0, 0, 0, 0, 0xFFFF);
-	vm_seg(&st->segs[NVMM_X64_SEG_LDT], 0, 2, 0, 0, 0, 0, 0xFFFF);
+	st->segs[NVMM_X64_SEG_CS] = st->segs[NVMM_X64_SEG_DS];
+	st->segs[NVMM_X64_SEG_CS].attrib.type = 0xB;
+	x64_seg_system(&st->segs[NVMM_X64_SEG_TR], 0xB);
+	x64_seg_system(&st->segs[NVMM_X64_SEG_LDT], 0x2);
 	memset(&st->segs[NVMM_X64_SEG_GDT], 0, sizeof(st->segs[0]));
 	memset(&st->segs[NVMM_X64_SEG_IDT], 0, sizeof(st->segs[0]));
 	st->segs[NVMM_X64_SEG_GDT].limit = 0xFFFF;
@@ -179,22 +161,37 @@ void vm_mode_real(struct vm *vm, unsigned int cpu, uint64_t rip)
 	struct nvmm_x64_state *st = vm_state(vm, cpu);
 
 	vm_mode_common(vm, cpu, rip);
-	vm_segs(st, true, false);
+	vm_segs_real(st);
 	st->crs[NVMM_X64_CR_CR0] = 0x10;		/* ET */
 	st->crs[NVMM_X64_CR_CR4] = 0;
 	vm_set(vm, cpu, NVMM_X64_STATE_ALL);
 }
 
-void vm_mode_prot32(struct vm *vm, unsigned int cpu, uint64_t rip)
+/* Flat segments from the GDT at VM_GDT_BASE; no IDT, limit 0xFFFF. */
+static void vm_mode_flat(struct vm *vm, unsigned int cpu, uint64_t rip,
+			 const struct x64_flat *flat)
 {
 	struct nvmm_x64_state *st = vm_state(vm, cpu);
 
 	vm_mode_common(vm, cpu, rip);
-	vm_segs(st, false, false);
-	vm_build_gdt(vm, st);
-	st->crs[NVMM_X64_CR_CR0] = 0x11;		/* PE, ET */
-	st->crs[NVMM_X64_CR_CR4] = 0x600;		/* OSFXSR, OSXMMEXCPT */
+	vm_build_gdt(vm);
+	x64_flat_state(st, flat);
+	st->segs[NVMM_X64_SEG_IDT].limit = 0xFFFF;
 	vm_set(vm, cpu, NVMM_X64_STATE_ALL);
+}
+
+void vm_mode_prot32(struct vm *vm, unsigned int cpu, uint64_t rip)
+{
+	static const struct x64_flat flat = {
+		.code_sel = VM_SEL_CODE32,
+		.data_sel = VM_SEL_DATA,
+		.gdt_base = VM_GDT_BASE,
+		.gdt_limit = 4 * 8 - 1,
+		.cr0 = 0x11,				/* PE, ET */
+		.cr4 = 0x600,				/* OSFXSR, OSXMMEXCPT */
+	};
+
+	vm_mode_flat(vm, cpu, rip, &flat);
 }
 
 /* Identity map of the first 4 GiB with 2 MiB pages, 4 levels. */
@@ -216,17 +213,20 @@ static void vm_build_page_tables(struct vm *vm)
 
 void vm_mode_long(struct vm *vm, unsigned int cpu, uint64_t rip)
 {
-	struct nvmm_x64_state *st = vm_state(vm, cpu);
+	static const struct x64_flat flat = {
+		.code_sel = VM_SEL_CODE64,
+		.data_sel = VM_SEL_DATA,
+		.code64 = true,
+		.gdt_base = VM_GDT_BASE,
+		.gdt_limit = 4 * 8 - 1,
+		.cr0 = 0x80000011,			/* PG, PE, ET */
+		.cr3 = VM_PT_BASE,
+		.cr4 = 0x620,				/* PAE, OSFXSR, ... */
+		.efer = 0xD00,				/* LME, LMA, NXE */
+	};
 
 	vm_build_page_tables(vm);
-	vm_mode_common(vm, cpu, rip);
-	vm_segs(st, false, true);
-	vm_build_gdt(vm, st);
-	st->crs[NVMM_X64_CR_CR0] = 0x80000011;		/* PG, PE, ET */
-	st->crs[NVMM_X64_CR_CR3] = VM_PT_BASE;
-	st->crs[NVMM_X64_CR_CR4] = 0x620;		/* PAE, OSFXSR, ... */
-	st->msrs[NVMM_X64_MSR_EFER] = 0xD00;		/* LME, LMA, NXE */
-	vm_set(vm, cpu, NVMM_X64_STATE_ALL);
+	vm_mode_flat(vm, cpu, rip, &flat);
 }
 
 uint64_t vm_run_once(struct vm *vm, unsigned int cpu)

@@ -62,9 +62,8 @@ void vm_load(struct vm *vm, const char *name);
 /* The bytes of a guest program, malloc()ed, and their number. */
 void *vm_read_guest(const char *name, size_t *size);
 
-/* A present segment with base 0 (the rest of *s zeroed). */
-void vm_seg(struct nvmm_x64_state_seg *s, uint16_t sel, uint32_t type,
-	    int s_bit, int l, int def, int g, uint32_t limit);
+/* The segments of real mode: 64 KiB at 0; GDT and IDT limits 0xFFFF. */
+void vm_segs_real(struct nvmm_x64_state *st);
 
 /* Put a VCPU in a mode, at rip, with a stack below VM_CODE. */
 void vm_mode_real(struct vm *vm, unsigned int cpu, uint64_t rip);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "nvmm-run.h"
+#include "x64_flat.h"
 
 #define PAGE		4096ULL
 #define GIB		(1ULL << 30)
@@ -97,34 +98,12 @@ int nr_boot_setup(struct nr_vm *vm, const char *cmdline)
 
 	gdt = (uint64_t *)(vm->ram + vm->gdt);
 	gdt[0] = 0;
-	gdt[SEL_CODE / 8] = 0x00AF9A000000FFFFULL;	/* 64-bit code */
-	gdt[SEL_BOOT_CS / 8] = 0x00AF9A000000FFFFULL;
-	gdt[SEL_DATA / 8] = 0x00CF92000000FFFFULL;	/* flat data */
+	gdt[SEL_CODE / 8] = X64_DESC_CODE64;
+	gdt[SEL_BOOT_CS / 8] = X64_DESC_CODE64;
+	gdt[SEL_DATA / 8] = X64_DESC_DATA;
 
 	memcpy(vm->ram + vm->cmdline, cmdline, len + 1);
 	return 0;
-}
-
-static void seg_flat(struct nvmm_x64_state_seg *s, uint16_t sel,
-		     unsigned int type, bool code64)
-{
-	memset(s, 0, sizeof(*s));
-	s->selector = sel;
-	s->attrib.type = type & 0xF;
-	s->attrib.s = 1;
-	s->attrib.p = 1;
-	s->attrib.l = code64;
-	s->attrib.def = !code64;
-	s->attrib.g = 1;
-	s->limit = 0xFFFFFFFF;
-}
-
-static void seg_system(struct nvmm_x64_state_seg *s, unsigned int type)
-{
-	memset(s, 0, sizeof(*s));
-	s->attrib.type = type & 0xF;
-	s->attrib.p = 1;
-	s->limit = 0xFFFF;
 }
 
 /*
@@ -136,7 +115,7 @@ static void seg_system(struct nvmm_x64_state_seg *s, unsigned int type)
 static void pvh_state(const struct nr_vm *vm, struct nvmm_x64_state *st)
 {
 	/* What differs from the long-mode state nr_vcpu_boot() made. */
-	seg_flat(&st->segs[NVMM_X64_SEG_CS], SEL_BOOT_CS, 0xB, false);
+	x64_seg_flat(&st->segs[NVMM_X64_SEG_CS], SEL_BOOT_CS, 0xB, false);
 	st->segs[NVMM_X64_SEG_TR].limit = 0x67;		/* a 32-bit TSS */
 	st->gprs[NVMM_X64_GPR_RSI] = 0;
 	st->gprs[NVMM_X64_GPR_RBX] = vm->zero_page;
@@ -150,27 +129,23 @@ int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu)
 {
 	struct nvmm_vcpu *vcpu = &vm->vcpu[cpu];
 	struct nvmm_x64_state *st = vcpu->state;
-	static const int data[] = {
-		NVMM_X64_SEG_ES, NVMM_X64_SEG_SS, NVMM_X64_SEG_DS,
-		NVMM_X64_SEG_FS, NVMM_X64_SEG_GS,
+	const struct x64_flat flat = {
+		.code_sel = vm->linux_boot ? SEL_BOOT_CS : SEL_CODE,
+		.data_sel = SEL_DATA,
+		.code64 = true,
+		.gdt_base = vm->gdt,
+		.gdt_limit = 4 * 8 - 1,
+		.cr0 = CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE,
+		.cr3 = vm->pml4,
+		.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT,
+		.efer = EFER_LME | EFER_LMA,
 	};
-	unsigned int i;
 
 	if (nvmm_vcpu_getstate(&vm->mach, vcpu, NVMM_X64_STATE_ALL) == -1) {
 		nr_errno("VCPU %u: nvmm_vcpu_getstate", cpu);
 		return -1;
 	}
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		seg_flat(&st->segs[data[i]], SEL_DATA, 0x3, false);
-	seg_flat(&st->segs[NVMM_X64_SEG_CS],
-		 vm->linux_boot ? SEL_BOOT_CS : SEL_CODE, 0xB, true);
-	seg_system(&st->segs[NVMM_X64_SEG_TR], 0xB);	/* busy 64-bit TSS */
-	seg_system(&st->segs[NVMM_X64_SEG_LDT], 0x2);
-	memset(&st->segs[NVMM_X64_SEG_GDT], 0, sizeof(st->segs[0]));
-	st->segs[NVMM_X64_SEG_GDT].base = vm->gdt;
-	st->segs[NVMM_X64_SEG_GDT].limit = 4 * 8 - 1;
-	memset(&st->segs[NVMM_X64_SEG_IDT], 0, sizeof(st->segs[0]));
-
+	x64_flat_state(st, &flat);
 	memset(st->gprs, 0, sizeof(st->gprs));
 	st->gprs[NVMM_X64_GPR_RIP] = vm->entry;
 	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
@@ -183,14 +158,6 @@ int nr_vcpu_boot(struct nr_vm *vm, unsigned int cpu)
 		st->gprs[NVMM_X64_GPR_RDX] = vm->cmdline;
 		st->gprs[NVMM_X64_GPR_RCX] = vm->boot_base;
 	}
-
-	st->crs[NVMM_X64_CR_CR0] = CR0_PG | CR0_WP | CR0_NE | CR0_ET |
-				   CR0_MP | CR0_PE;
-	st->crs[NVMM_X64_CR_CR2] = 0;
-	st->crs[NVMM_X64_CR_CR3] = vm->pml4;
-	st->crs[NVMM_X64_CR_CR4] = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	st->crs[NVMM_X64_CR_CR8] = 0;
-	st->msrs[NVMM_X64_MSR_EFER] = EFER_LME | EFER_LMA;
 	memset(&st->intr, 0, sizeof(st->intr));
 
 	if (vm->pvh)
