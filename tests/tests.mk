@@ -72,17 +72,26 @@ $(B)/tests/emu/x64_flat.o: tools/common/x64_flat.c tools/common/x64_flat.h \
 EMU_OBJS := $(KSFT_OBJ) $(EMU_UTIL_OBJ) $(B)/tests/emu/vm.o \
 	$(B)/tests/emu/x64_flat.o
 
-# The suites on the ksft harness, one rule. run_cpu binds at load time: no
-# lazy-binding trampoline (XSAVEC/XRSTOR in ld.so) runs after a test that
-# may leave the FPU in a bad state.
+# The suites on the ksft harness, one rule: a suite is its main file (the
+# table of its tests) and the sources EMU_SRCS_<suite> lists, which a line
+# of its own makes prerequisites, with the suite's headers. run_cpu binds
+# at load time: no lazy-binding trampoline (XSAVEC/XRSTOR in ld.so) runs
+# after a test that may leave the FPU in a bad state.
 EMU_SUITES := foundation run run_mm run_cpu run_assist compat compat_mem \
 	guest_edges mm_bounds
+EMU_SRCS_run_mm := $(addprefix tests/emu/,mm_probe.c mm_host_changes.c \
+	mm_protect.c mm_swap.c mm_large.c mm_race.c mm_pinning.c)
+EMU_SRCS_run_cpu := $(addprefix tests/emu/,cpu_modes.c cpu_events.c \
+	cpu_fpu.c cpu_asid.c cpu_tsc.c cpu_cpuid.c)
 EMU_LDFLAGS_run_cpu := -Wl,-z,now
+$(B)/tests/emu/run_mm: $(EMU_SRCS_run_mm) tests/emu/run_mm.h \
+	tests/emu/mm_probe.h
+$(B)/tests/emu/run_cpu: $(EMU_SRCS_run_cpu) tests/emu/run_cpu.h
 $(B)/tests/emu/run_assist: tests/guests/assist.h
 
 $(EMU_SUITES:%=$(B)/tests/emu/%): $(B)/tests/emu/%: tests/emu/%.c \
-		$(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EMU_OBJS) \
+		tests/lib/ksft.h $(EMU_OBJS) $(B)/lib/$(LIB_SONAME).0
+	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c,$^) $(EMU_OBJS) \
 		$(TEST_LDFLAGS) $(EMU_LDFLAGS_$*) -lvmm $(TEST_LIBS) -lpthread
 
 FUZZ_VM_SRCS := $(addprefix tests/emu/,fuzz_vm.c fuzz_guest.c fuzz_states.c \

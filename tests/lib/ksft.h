@@ -37,6 +37,16 @@ struct ksft_test {
 #define KSFT_TEST_T(f, t) { #f, f, (t) }
 
 /*
+ * A suite whose tests are in several files: START_TEST makes a test static
+ * to its file, so the file exports it after END_TEST with KSFT_EXPORT(f),
+ * the suite's header declares it with KSFT_DECLARE(f), and the table names
+ * it with KSFT_TEST_EXPORTED(f).
+ */
+#define KSFT_DECLARE(f) const TTest *f##_test(void)
+#define KSFT_EXPORT(f) KSFT_DECLARE(f) { return f; }
+#define KSFT_TEST_EXPORTED(f) { #f, f##_test(), 0 }
+
+/*
  * Run the tests in order and print TAP. Tests named in the environment
  * variable KSFT_ONLY (comma-separated) run alone when it is set.
  */
