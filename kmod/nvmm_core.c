@@ -924,15 +924,24 @@ static int nvmm_comm_mmap(struct file *filp, struct vm_area_struct *vma)
 	return ret;
 }
 
+/* The root owner inspects; only a writable handle changes things. */
+static int nvmm_owner_may_change(const struct nvmm_owner *owner)
+{
+	if (owner->root)
+		return -EPERM;
+	if (!owner->can_write)
+		return -EBADF;
+	return 0;
+}
+
 static long nvmm_dispatch(struct nvmm_owner *owner, unsigned int cmd,
 			  union nvmm_ioc_args *args)
 {
-	/* The root owner inspects; only a writable handle changes things. */
 	if (cmd != NVMM_IOC_CAPABILITY && cmd != NVMM_IOC_CTL) {
-		if (owner->root)
-			return -EPERM;
-		if (!owner->can_write)
-			return -EBADF;
+		int ret = nvmm_owner_may_change(owner);
+
+		if (ret)
+			return ret;
 	}
 
 	switch (cmd) {
@@ -983,6 +992,20 @@ static long nvmm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		if (ret)
 			return ret;
 		WRITE_ONCE(owner->cloexec_ok, true);
+	}
+
+	/*
+	 * The run, once per exit that reaches userland: its two ids copied
+	 * at a constant size (no object-size check, no union to clear), as
+	 * nvmm_dispatch() would, with the same checks.
+	 */
+	if (cmd == NVMM_IOC_VCPU_RUN) {
+		if (copy_from_user(&args.vcpu_run, uarg, sizeof(args.vcpu_run)))
+			return -EFAULT;
+		ret = nvmm_owner_may_change(owner);
+		if (ret)
+			return ret;
+		return nvmm_ioctl_vcpu_run(owner, &args.vcpu_run);
 	}
 
 	memset(&args, 0, sizeof(args));

@@ -39,20 +39,25 @@ static void svm_attrib_from_vmcb(struct nvmm_x64_state_seg *seg, u16 a)
 	seg->attrib.rsvd = 0;
 }
 
-static struct vmcb_seg *svm_seg(struct vmcb *vmcb, unsigned int idx)
+/* Where each NVMM_X64_SEG_* is in the VMCB's save area. */
+static const u16 svm_seg_offset[NVMM_X64_NSEG] = {
+	[NVMM_X64_SEG_ES] = offsetof(struct vmcb_save_area, es),
+	[NVMM_X64_SEG_CS] = offsetof(struct vmcb_save_area, cs),
+	[NVMM_X64_SEG_SS] = offsetof(struct vmcb_save_area, ss),
+	[NVMM_X64_SEG_DS] = offsetof(struct vmcb_save_area, ds),
+	[NVMM_X64_SEG_FS] = offsetof(struct vmcb_save_area, fs),
+	[NVMM_X64_SEG_GS] = offsetof(struct vmcb_save_area, gs),
+	[NVMM_X64_SEG_GDT] = offsetof(struct vmcb_save_area, gdtr),
+	[NVMM_X64_SEG_IDT] = offsetof(struct vmcb_save_area, idtr),
+	[NVMM_X64_SEG_LDT] = offsetof(struct vmcb_save_area, ldtr),
+	[NVMM_X64_SEG_TR] = offsetof(struct vmcb_save_area, tr),
+};
+
+/* idx < NVMM_X64_NSEG: the callers loop over the segments. */
+static __always_inline struct vmcb_seg *svm_seg(struct vmcb *vmcb,
+						unsigned int idx)
 {
-	switch (idx) {
-	case NVMM_X64_SEG_ES:	return &vmcb->save.es;
-	case NVMM_X64_SEG_CS:	return &vmcb->save.cs;
-	case NVMM_X64_SEG_SS:	return &vmcb->save.ss;
-	case NVMM_X64_SEG_DS:	return &vmcb->save.ds;
-	case NVMM_X64_SEG_FS:	return &vmcb->save.fs;
-	case NVMM_X64_SEG_GS:	return &vmcb->save.gs;
-	case NVMM_X64_SEG_GDT:	return &vmcb->save.gdtr;
-	case NVMM_X64_SEG_IDT:	return &vmcb->save.idtr;
-	case NVMM_X64_SEG_LDT:	return &vmcb->save.ldtr;
-	default:		return &vmcb->save.tr;
-	}
+	return (struct vmcb_seg *)((u8 *)&vmcb->save + svm_seg_offset[idx]);
 }
 
 /* The guest's CPL, which VMRUN takes from the VMCB. */

@@ -723,20 +723,6 @@ void nvmm_x86_machine_check(void)
 	do_machine_check(&regs);
 }
 
-/* The RFLAGS bits a guest may hold: bit 1 reads 1, the others 0. */
-#define NVMM_X86_RFLAGS_DEFINED						\
-	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF |	\
-	 X86_EFLAGS_SF | X86_EFLAGS_TF | X86_EFLAGS_IF | X86_EFLAGS_DF |	\
-	 X86_EFLAGS_OF | X86_EFLAGS_IOPL | X86_EFLAGS_NT | X86_EFLAGS_RF |	\
-	 X86_EFLAGS_VM | X86_EFLAGS_AC | X86_EFLAGS_VIF | X86_EFLAGS_VIP |	\
-	 X86_EFLAGS_ID)
-
-/* RFLAGS with its fixed bits: bit 1 set, reserved bits clear. */
-u64 nvmm_x86_rflags(u64 rflags)
-{
-	return (rflags & NVMM_X86_RFLAGS_DEFINED) | X86_EFLAGS_FIXED;
-}
-
 /* #SX, AMD's security exception (APM vol. 2, chapter 8): no Linux name. */
 #define NVMM_X86_TRAP_SX	30
 
