@@ -397,8 +397,8 @@ static bool nvmm_gmap_find(struct nvmm_mmu *mmu, u64 gpa,
 }
 
 /*
- * The host page behind hva, writable if asked or if it already is.
- * Returns the page with a reference, or NULL.
+ * The host page behind hva, writable if asked or if it already is, marked
+ * accessed. Returns the page with a reference, or NULL.
  */
 static struct page *nvmm_get_host_page(u64 hva, bool write, bool *writable)
 {
@@ -408,8 +408,13 @@ static struct page *nvmm_get_host_page(u64 hva, bool write, bool *writable)
 	/* Already present and writable: no fault taken on the host side. */
 	if (get_user_pages_fast_only(hva, 1, FOLL_WRITE, &page) == 1) {
 		*writable = true;
+		mark_page_accessed(page);
 		return page;
 	}
+	/*
+	 * FOLL_TOUCH (which this adds) marks the page accessed: a second mark
+	 * would put a page the guest touched once on the active list.
+	 */
 	n = get_user_pages_unlocked(hva, 1, &page, write ? FOLL_WRITE : 0);
 	if (n != 1)
 		return NULL;
@@ -493,11 +498,16 @@ again:
 
 	/*
 	 * The guest may write without the kernel noticing; once written back,
-	 * the page is write-protected again through the notifier.
+	 * the page is write-protected again through the notifier. An
+	 * anonymous page (swap cache included) needs only its flag, as KVM
+	 * sets it; a file's page goes through its mapping, under its lock.
 	 */
-	if (prot & NVMM_PROT_WRITE)
-		set_page_dirty_lock(page);
-	mark_page_accessed(page);
+	if (prot & NVMM_PROT_WRITE) {
+		if (PageAnon(page))
+			SetPageDirty(page);
+		else
+			set_page_dirty_lock(page);
+	}
 	put_page(page);
 	nvmm_count(NVMM_COUNT_NPF_MAPPED);
 	ret = NVMM_FAULT_MAPPED;
