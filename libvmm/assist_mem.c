@@ -21,6 +21,7 @@
 
 #include "x86_emul.h"
 #include "x86_ctx.h"
+#include "x86_decode_inline.h"
 
 /* Effective address of the ModRM/moffs operand, wrapped to the size. */
 static inline uint64_t x86_effective(const struct x86_ctx *c,
@@ -336,7 +337,8 @@ VMM_EXPORT int nvmm_assist_mem(struct nvmm_machine *mach,
 	}
 	/* The bytes the CPU gave, usually enough; else see x86_get_insn(). */
 	if ((em->inst_len == 0 || em->inst_len > X86_MAX_INSN_LEN ||
-	     x86_decode_cached(em->inst_bytes, em->inst_len, c.mode, &insn) !=
+	     x86_decode_cached_inline(em->inst_bytes, em->inst_len, c.mode,
+				      &insn) !=
 	     X86_DEC_OK) &&
 	    x86_get_insn(&c, em->inst_bytes, em->inst_len, &insn) == -1)
 		return -1;

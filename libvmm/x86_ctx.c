@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "x86_ctx.h"
+#include "x86_decode_inline.h"
 #include "x86_emul.h"
 
 /* -------------------------------------------------------------------------- */
@@ -245,7 +246,7 @@ int x86_get_insn(struct x86_ctx *c, const uint8_t *bytes, unsigned int n,
 	got = x86_fetch_insn(c, buf);
 	if (got < 0)
 		return -1;
-	r = x86_decode_cached(buf, (size_t)got, c->mode, insn);
+	r = x86_decode_cached_inline(buf, (size_t)got, c->mode, insn);
 	if (r == X86_DEC_OK)
 		return 0;
 	errno = (r == X86_DEC_SHORT) ? EFAULT : ENODEV;

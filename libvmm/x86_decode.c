@@ -9,6 +9,12 @@
  * notation: Eb/Ev, Gb/Gv, Ib/Iz, Ob/Ov, Xb/Xv, Yb/Yv ...). The decoding
  * loop is generic: prefixes, opcode, ModRM/SIB/displacement, immediates.
  *
+ * The common forms (D_FAST) have two fast paths, which start from a copy
+ * of their form's record (a template) and fill in what the bytes say:
+ * x86_decode_simple() for those with no prefix and no SIB byte, inline in
+ * the assists (x86_decode_inline.h, with the decode cache), and
+ * x86_decode_fast() here for those with 66, REX or a SIB byte.
+ *
  * Bounds: every byte read goes through need(), which fails when the
  * instruction would be longer than 15 bytes or than the bytes given.
  */
@@ -16,7 +22,7 @@
 
 #include <nvmm.h>
 
-#include "x86_decode.h"
+#include "x86_decode_inline.h"
 
 /* How an operand is encoded (the descriptor's dst and src). */
 enum x86_spec {
@@ -37,48 +43,35 @@ enum x86_spec {
 	S_DX,		/* port in DX */
 };
 
-/* Descriptor flags. */
-#define D_MODRM	0x01	/* a ModRM byte follows the opcode */
-#define D_BYTE	0x02	/* byte operation */
-#define D_GRP	0x04	/* ModRM.reg selects a descriptor in groups[grp] */
-#define D_I64	0x08	/* invalid in 64-bit mode */
-#define D_O64	0x10	/* valid in 64-bit mode only */
-#define D_CC	0x20	/* condition code in the opcode's low nibble */
-#define D_FAST	0x40	/* one-byte map: x86_decode_fast() takes it */
-
-struct x86_desc {
-	uint8_t op;
-	uint8_t dst;
-	uint8_t src;
-	uint8_t flags;
-	uint8_t grp;
-};
-
 enum { G1, G1S, G3, GINC, G11, G8, NGROUPS };
 
 /*
- * The forms x86_decode_fast() decodes: the ModRM operand (E) as the
- * destination with the register (G), an immediate of the operand size, a
- * sign-extended imm8 or nothing as source; or G as destination and E as
- * source. With a ModRM byte, valid in 32 and 64-bit code.
+ * A descriptor's form (F_*, x86_decode_inline.h) and operand size with no
+ * prefix, for its template (FT_INDEX).
  */
-#define FAST_OPNDS(d, s)						\
-	((S_##d == S_E && (S_##s == S_G || S_##s == S_I ||		\
-			   S_##s == S_IBS || S_##s == S_NONE)) ||	\
-	 (S_##d == S_G && S_##s == S_E))
+#define FAST_FORM(d, s)							\
+	(S_##d == S_E && S_##s == S_G ? F_EG :				\
+	 S_##d == S_G && S_##s == S_E ? F_GE :				\
+	 S_##d == S_E && S_##s == S_I ? F_EI :				\
+	 S_##d == S_E && S_##s == S_IBS ? F_EIB :			\
+	 S_##d == S_E && S_##s == S_NONE ? F_E : F_NONE)
 #define FAST_FLAGS(f)							\
 	(((f) & (D_MODRM | D_I64 | D_O64 | D_CC)) == D_MODRM)
+#define FAST_LG(f)	(((f) & D_BYTE) ? 0 : 2)
 
 #define OP(o, d, s, f)							\
 	{ X86_OP_##o, S_##d, S_##s,					\
-	  (f) | (FAST_OPNDS(d, s) && FAST_FLAGS(f) ? D_FAST : 0), 0 }
+	  (f) | (FAST_FORM(d, s) && FAST_FLAGS(f) ? D_FAST : 0), 0,	\
+	  FT_INDEX(FAST_FLAGS(f) ? FAST_FORM(d, s) : F_NONE, FAST_LG(f)) }
 #define GRP(g, f)							\
 	{ X86_OP_INVALID, S_NONE, S_NONE,				\
 	  D_GRP | D_MODRM | (f) |					\
-	  (FAST_FLAGS(D_MODRM | (f)) ? D_FAST : 0), g }
+	  (FAST_FLAGS(D_MODRM | (f)) ? D_FAST : 0), g,			\
+	  FT_INDEX(F_NONE, FAST_LG(f)) }
 /* A group member: ModRM is the group opcode's. */
 #define GOP(o, d, s)							\
-	{ X86_OP_##o, S_##d, S_##s, FAST_OPNDS(d, s) ? D_FAST : 0, 0 }
+	{ X86_OP_##o, S_##d, S_##s, FAST_FORM(d, s) ? D_FAST : 0, 0,	\
+	  FT_INDEX(FAST_FORM(d, s), 0) }
 
 /* The six classic forms of the eight ALU operations. */
 #define ALU(base, o)							\
@@ -99,7 +92,7 @@ enum { G1, G1S, G3, GINC, G11, G8, NGROUPS };
 	[(base) + 0xC] = OP(o, d, s, f), [(base) + 0xD] = OP(o, d, s, f),\
 	[(base) + 0xE] = OP(o, d, s, f), [(base) + 0xF] = OP(o, d, s, f)
 
-static const struct x86_desc x86_map1[256] = {
+const struct x86_desc x86_map1[256] = {
 	ALU(0x00, ADD), ALU(0x08, OR), ALU(0x10, ADC), ALU(0x18, SBB),
 	ALU(0x20, AND), ALU(0x28, SUB), ALU(0x30, XOR), ALU(0x38, CMP),
 	[0x63] = OP(MOVSX, G, ED, D_MODRM | D_O64),		/* MOVSXD */
@@ -162,7 +155,7 @@ static const struct x86_desc x86_map0f[256] = {
 };
 
 /* Indexed by ModRM.reg; the group opcode's flags are added. */
-static const struct x86_desc x86_groups[NGROUPS][8] = {
+const struct x86_desc x86_groups[NGROUPS][8] = {
 	[G1] = {
 		GOP(ADD, E, I), GOP(OR, E, I), GOP(ADC, E, I),
 		GOP(SBB, E, I), GOP(AND, E, I), GOP(SUB, E, I),
@@ -561,28 +554,39 @@ int x86_decode_generic(const uint8_t *bytes, size_t n,
 }
 
 /*
- * The fast path's tables. Operand size by D_BYTE | REX.W | 66 (bit 0):
- * byte, else 8 with REX.W, else 2 with 66, else 4.
+ * x86_decode_fast()'s operand size (its log2, for FT_INDEX) by D_BYTE |
+ * REX.W | 66 (bit 0): byte, else 8 with REX.W, else 2 with 66, else 4.
  */
-static const uint8_t x86_fast_size[16] = {
-	[0] = 4, [1] = 2, [8] = 8, [9] = 8,
-	[D_BYTE] = 1, [D_BYTE | 1] = 1, [D_BYTE | 8] = 1, [D_BYTE | 9] = 1,
+static const uint8_t x86_fast_lgsize[16] = {
+	[0] = 2, [1] = 1, [8] = 3, [9] = 3,
+	[D_BYTE] = 0, [D_BYTE | 1] = 0, [D_BYTE | 8] = 0, [D_BYTE | 9] = 0,
 };
 
-/* Immediate bytes by source operand and operand size. */
-static const uint8_t x86_fast_ilen[S_IBS + 1][9] = {
-	[S_I] = { [1] = 1, [2] = 2, [4] = 4, [8] = 4 },
-	[S_IBS] = { [1] = 1, [2] = 1, [4] = 1, [8] = 1 },
+/* The templates: each form with each operand size (FT_INDEX). */
+#define FT(dk, sk, sz)							\
+	{ { .opsize = (sz), .adsize = 8, .has_modrm = true,		\
+	    .dst = { .kind = X86_OPND_##dk, .size = (sz) },		\
+	    .src = { .kind = X86_OPND_##sk,				\
+		     .size = X86_OPND_##sk == X86_OPND_NONE ? 0 : (sz) },\
+	    .ea = { .base = X86_EA_NONE, .index = X86_EA_NONE,		\
+		    .scale = 1, .seg = NVMM_X64_SEG_DS } } }
+#define FT4(f, dk, sk)							\
+	[FT_INDEX(f, 0)] = FT(dk, sk, 1), [FT_INDEX(f, 1)] = FT(dk, sk, 2),\
+	[FT_INDEX(f, 2)] = FT(dk, sk, 4), [FT_INDEX(f, 3)] = FT(dk, sk, 8)
+const struct x86_fast_tmpl x86_fast_tmpl[FT_INDEX(NFORMS, 0)] = {
+	FT4(F_EG, MEM, REG), FT4(F_GE, REG, MEM), FT4(F_EI, MEM, IMM),
+	FT4(F_EIB, MEM, IMM), FT4(F_E, MEM, NONE),
 };
 
-/*
- * ModRM in 32/64-bit addressing: the displacement's length (bits 0-2), a
- * SIB byte follows (MR_SIB), no base register (MR_ABS: disp32 alone, or
- * RIP-relative in 64-bit code), a register operand (MR_REG, mod 3).
- */
-#define MR_SIB	0x08
-#define MR_ABS	0x10
-#define MR_REG	0x20
+/* The immediate's bytes (Iz: at most 4; Ib) by template. */
+const uint8_t x86_fast_ilen[FT_INDEX(NFORMS, 0)] = {
+	[FT_INDEX(F_EI, 0)] = 1, [FT_INDEX(F_EI, 1)] = 2,
+	[FT_INDEX(F_EI, 2)] = 4, [FT_INDEX(F_EI, 3)] = 4,
+	[FT_INDEX(F_EIB, 0)] = 1, [FT_INDEX(F_EIB, 1)] = 1,
+	[FT_INDEX(F_EIB, 2)] = 1, [FT_INDEX(F_EIB, 3)] = 1,
+};
+
+/* x86_modrm32[] (MR_*, x86_decode_inline.h). */
 #define MR(m)								\
 	((m) >= 0xC0 ? MR_REG :						\
 	 ((((m) & 7) == 4) ? MR_SIB : 0) |				\
@@ -591,7 +595,7 @@ static const uint8_t x86_fast_ilen[S_IBS + 1][9] = {
 #define MR4(m)	MR(m), MR((m) + 1), MR((m) + 2), MR((m) + 3)
 #define MR16(m)	MR4(m), MR4((m) + 4), MR4((m) + 8), MR4((m) + 12)
 #define MR64(m)	MR16(m), MR16((m) + 16), MR16((m) + 32), MR16((m) + 48)
-static const uint8_t x86_modrm32[256] = {
+const uint8_t x86_modrm32[256] = {
 	MR64(0), MR64(64), MR64(128), MR64(192),
 };
 
@@ -602,19 +606,17 @@ static const uint8_t x86_modrm32[256] = {
  * F6/F7, FE/FF: D_FAST in the tables). Returns false for anything else,
  * and for anything that would not decode: x86_decode_generic() then does
  * it and says why. The result is the generic decoder's, field for field
- * (test_decode checks).
+ * (test_decode checks). x86_decode_simple() takes the same forms with no
+ * prefix and no SIB byte, for less.
  */
 static inline __attribute__((always_inline)) bool
-x86_decode_fast(const uint8_t *b, size_t n, enum x86_cpu_mode mode,
-		struct x86_insn *insn)
+x86_decode_fast(const uint8_t *restrict b, size_t n, enum x86_cpu_mode mode,
+		struct x86_insn *restrict insn)
 {
 	const struct x86_desc *d;
-	unsigned int i = 0, pfx = 0, rex = 0, flags, size, mr, reg, end;
-	uint8_t op, modrm;
+	unsigned int i = 0, pfx = 0, rex = 0, t, k, mr, reg, end, op, modrm;
 	uint32_t v32;
-	int16_t v16;
 	int8_t base;
-	bool high8;
 
 	if (mode == X86_MODE_16 || n < 2)
 		return false;
@@ -634,64 +636,32 @@ x86_decode_fast(const uint8_t *b, size_t n, enum x86_cpu_mode mode,
 	if (i + 2 > end)
 		return false;
 	d = &x86_map1[op];
-	flags = d->flags;
 	modrm = b[i + 1];
 	mr = x86_modrm32[modrm];
-	if (!(flags & D_FAST) || (mr & MR_REG))
+	if (!(d->flags & D_FAST) || (mr & MR_REG))
 		return false;
+	t = FT_INDEX(0, x86_fast_lgsize[(d->flags & D_BYTE) | pfx]);
 	reg = (modrm >> 3) & 7;
-	if (flags & D_GRP) {
+	if (d->flags & D_GRP) {
 		d = &x86_groups[d->grp][reg];
 		if (!(d->flags & D_FAST))
 			return false;
 	}
+	t += FT_INDEX(FT_FORM(d->tmpl), 0);
 
-	/* From here on the record is filled in as the bytes are read. */
-	memset(insn, 0, sizeof(*insn));
-	insn->opcode = op;
-	insn->modrm = modrm;
+	/* The form's record, then what the bytes say. */
+	memcpy(insn, &x86_fast_tmpl[t].insn, sizeof(*insn));
+	insn->op = d->op;
+	insn->opcode = (uint8_t)op;
+	insn->modrm = (uint8_t)modrm;
 	insn->rex = (uint8_t)rex;
 	insn->nprefix = (uint8_t)i;
-	insn->has_modrm = true;
-	insn->op = d->op;
-	insn->adsize = mode == X86_MODE_64 ? 8 : 4;
-	size = x86_fast_size[(flags & D_BYTE) | pfx];
-	insn->opsize = (uint8_t)size;
-
-	/*
-	 * Operands: E is the memory operand (mod != 3); G is reg, AH-BH for
-	 * a byte operation with 4-7 and no REX (as set_reg() does it).
-	 */
-	high8 = size == 1 && rex == 0 && reg >= 4;
-	if (high8)
-		reg -= 4;
-	else
-		reg |= (rex & 4) << 1;
-	if (d->dst == S_E) {
-		insn->dst.kind = X86_OPND_MEM;
-		insn->dst.size = (uint8_t)size;
-		if (d->src == S_G) {
-			insn->src.kind = X86_OPND_REG;
-			insn->src.reg = (uint8_t)reg;
-			insn->src.high8 = high8;
-		} else if (d->src != S_NONE) {
-			insn->src.kind = X86_OPND_IMM;
-		}
-		if (d->src != S_NONE)
-			insn->src.size = (uint8_t)size;
-	} else {	/* G, E */
-		insn->dst.kind = X86_OPND_REG;
-		insn->dst.size = (uint8_t)size;
-		insn->dst.reg = (uint8_t)reg;
-		insn->dst.high8 = high8;
-		insn->src.kind = X86_OPND_MEM;
-		insn->src.size = (uint8_t)size;
-	}
+	if (mode != X86_MODE_64)
+		insn->adsize = 4;
+	x86_fast_g(insn, t, reg, rex);
 
 	/* The memory operand, as decode_ea32() does it. */
 	i += 2;
-	insn->ea.index = X86_EA_NONE;
-	insn->ea.scale = 1;
 	if (!(mr & (MR_SIB | MR_ABS))) {
 		base = (int8_t)((modrm & 7) | ((rex & 1) << 3));
 	} else if (mr & MR_ABS) {
@@ -714,8 +684,8 @@ x86_decode_fast(const uint8_t *b, size_t n, enum x86_cpu_mode mode,
 		}
 	}
 	insn->ea.base = base;
-	insn->ea.seg = (base == NVMM_X64_GPR_RSP || base == NVMM_X64_GPR_RBP) ?
-		NVMM_X64_SEG_SS : NVMM_X64_SEG_DS;
+	if (base == NVMM_X64_GPR_RSP || base == NVMM_X64_GPR_RBP)
+		insn->ea.seg = NVMM_X64_SEG_SS;
 	if (mr & 5) {
 		if (i + (mr & 7) > end)
 			return false;
@@ -727,20 +697,11 @@ x86_decode_fast(const uint8_t *b, size_t n, enum x86_cpu_mode mode,
 			i += 4;
 		}
 	}
-	if (d->src == S_I || d->src == S_IBS) {
-		unsigned int k = x86_fast_ilen[d->src][size];
-
+	k = x86_fast_ilen[t];
+	if (k != 0) {
 		if (i + k > end)
 			return false;
-		if (k == 4) {
-			memcpy(&v32, b + i, 4);
-			insn->imm = (uint64_t)(int64_t)(int32_t)v32;
-		} else if (k == 2) {
-			memcpy(&v16, b + i, 2);
-			insn->imm = (uint64_t)(int64_t)v16;
-		} else {
-			insn->imm = (uint64_t)(int64_t)(int8_t)b[i];
-		}
+		insn->imm = x86_fast_imm(b + i, k);
 		i += k;
 	}
 	insn->len = (uint8_t)i;
@@ -750,53 +711,43 @@ x86_decode_fast(const uint8_t *b, size_t n, enum x86_cpu_mode mode,
 int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 	       struct x86_insn *insn)
 {
-	if (x86_decode_fast(bytes, n, mode, insn))
+	if (x86_decode_simple(bytes, n, mode, insn) ||
+	    x86_decode_fast(bytes, n, mode, insn))
 		return X86_DEC_OK;
 	return x86_decode_generic(bytes, n, mode, insn);
 }
 
-/* The last instruction this thread decoded, keyed by its bytes and mode. */
-static __thread struct {
-	uint64_t k0, k1;	/* bytes 0-7 and n-8..n-1, zero past n */
-	uint8_t n;		/* 0: empty */
-	uint8_t mode;
-	struct x86_insn insn;
-} x86_last __attribute__((tls_model("initial-exec")));
+/* The decode cache (x86_decode_inline.h). */
+__thread struct x86_last x86_last __attribute__((tls_model("initial-exec")));
 
-/* Apart, so that a hit saves no registers for the call. */
+int x86_decode_slow(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
+		    struct x86_insn *insn)
+{
+	int r = X86_DEC_OK;
+
+	if (!x86_decode_fast(bytes, n, mode, insn))
+		r = x86_decode_generic(bytes, n, mode, insn);
+	if (r == X86_DEC_OK)
+		x86_last.insn = *insn;
+	else
+		x86_last.tag = 0;
+	return r;
+}
+
+/* A miss, apart: a hit then saves no registers for it. */
 static __attribute__((noinline)) int
 x86_decode_miss(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
-		struct x86_insn *insn, uint64_t k0, uint64_t k1)
+		struct x86_insn *insn)
 {
-	int r = x86_decode(bytes, n, mode, insn);
-
-	if (r == X86_DEC_OK) {
-		x86_last.k0 = k0;
-		x86_last.k1 = k1;
-		x86_last.n = (uint8_t)n;
-		x86_last.mode = (uint8_t)mode;
-		x86_last.insn = *insn;
-	}
-	return r;
+	return x86_last_miss(bytes, n, mode, insn);
 }
 
 int x86_decode_cached(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 		      struct x86_insn *insn)
 {
-	uint64_t k0, k1 = 0;
-
 	if (n == 0 || n > X86_MAX_INSN_LEN)
 		return x86_decode(bytes, n, mode, insn);
-	/* Fixed-size loads: the buffer has room for 15 bytes. */
-	memcpy(&k0, bytes, 8);
-	if (n < 8)
-		k0 &= (1ULL << (8 * n)) - 1;
-	else
-		memcpy(&k1, bytes + n - 8, 8);
-	if (x86_last.k0 == k0 && x86_last.k1 == k1 && x86_last.n == n &&
-	    x86_last.mode == mode) {
-		*insn = x86_last.insn;
+	if (x86_last_hit(bytes, n, mode, insn))
 		return X86_DEC_OK;
-	}
-	return x86_decode_miss(bytes, n, mode, insn, k0, k1);
+	return x86_decode_miss(bytes, n, mode, insn);
 }

@@ -111,6 +111,7 @@ int x86_decode(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
  * the same MMIO instructions over and over (a driver's register writes),
  * and a hit costs a compare and a copy, not a decode. bytes must have room
  * for X86_MAX_INSN_LEN bytes, whatever n is (only the first n count).
+ * x86_decode_inline.h has it inline, for the assists.
  */
 int x86_decode_cached(const uint8_t *bytes, size_t n, enum x86_cpu_mode mode,
 		      struct x86_insn *insn);
