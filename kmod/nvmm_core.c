@@ -275,7 +275,7 @@ void nvmm_vcpu_kick(struct nvmm_cpu *vcpu)
  * every context switch, and a VMM under ptrace, switched out at each
  * system call, would never get into its guest.
  */
-bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
+bool nvmm_vcpu_enter_check_slow(struct nvmm_cpu *vcpu, u64 *reason)
 {
 	unsigned long work;
 

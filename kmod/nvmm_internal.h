@@ -30,6 +30,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/percpu.h>
 #include <linux/thread_info.h>
+#include <linux/entry-kvm.h>
 #include <asm/fpu/api.h>
 
 struct seq_file;
@@ -244,13 +245,28 @@ static inline void nvmm_vcpu_fpu_load(void)
 		switch_fpu_return();
 }
 
+/* nvmm_vcpu_enter_check() when there is something to look at. */
+bool nvmm_vcpu_enter_check_slow(struct nvmm_cpu *vcpu, u64 *reason);
+
 /*
  * Before entering the guest, with IRQs off: mark the VCPU in guest mode
  * and check whether it must return to userland instead (signal, stop,
- * kick; a reschedule is done in place). Returns false to enter, or true with the exit reason to
- * return with in *reason (which may be NVMM_VCPU_EXIT_NONE).
+ * kick; a reschedule is done in place). Returns false to enter, or true
+ * with the exit reason to return with in *reason (which may be
+ * NVMM_VCPU_EXIT_NONE). Inline for the common case, nothing pending.
  */
-bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason);
+static inline bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
+{
+	WRITE_ONCE(vcpu->hcpu, smp_processor_id());
+	WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
+	/* As in nvmm_vcpu_enter_check_slow(): flushes see us in guest. */
+	smp_mb();
+	if (likely(!READ_ONCE(vcpu->comm->stop) && !READ_ONCE(vcpu->kick) &&
+		   !READ_ONCE(vcpu->mach->dying) &&
+		   !(read_thread_flags() & XFER_TO_GUEST_MODE_WORK)))
+		return false;
+	return nvmm_vcpu_enter_check_slow(vcpu, reason);
+}
 
 /*
  * After a PAUSE exit (a guest spinning on a lock or waiting for an IPI):
