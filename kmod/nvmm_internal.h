@@ -257,6 +257,7 @@ bool nvmm_vcpu_enter_check_slow(struct nvmm_cpu *vcpu, u64 *reason);
  */
 static inline bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
 {
+	lockdep_assert_irqs_disabled();
 	WRITE_ONCE(vcpu->hcpu, smp_processor_id());
 	WRITE_ONCE(vcpu->mode, NVMM_VCPU_IN_GUEST);
 	/* As in nvmm_vcpu_enter_check_slow(): flushes see us in guest. */
