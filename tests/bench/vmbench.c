@@ -5,7 +5,7 @@
  *   vmbench [-v] [-r REPS] [-n EXITS] [-c CPUIDS] [-s EXITS] [-l LEAF]
  *           [-C CPU] nvmm|kvm ITEM...
  *
- * Items (all = io cpuid touch syscalls):
+ * Items (all = io cpuid touch host-touch syscalls):
  *   io        N OUTs to a port, each a round trip through the VMM's run
  *             loop (nvmm: nvmm_vcpu_run + nvmm_assist_io with the io
  *             callback; KVM: KVM_RUN + the kvm_run page): ns per exit
@@ -13,6 +13,9 @@
  *   touch     one byte written in each 4 KiB page of a fresh 64 MiB region
  *             (host memory just mmap()ed, 4 KiB host pages), then one OUT:
  *             ns for the whole region
+ *   host-touch
+ *             the same writes by this process to a fresh region of its own,
+ *             no guest: the host's own fault, the floor under `touch`
  *   syscalls  system calls per I/O exit over an io loop of -s exits,
  *             counted by the kernel: perf counters on the tracepoints
  *             raw_syscalls:sys_enter and syscalls:sys_enter_ioctl of this
@@ -59,14 +62,18 @@
 #define MAX_REPS	101
 #define MAX_SYSCALL_NR	512
 
-enum item { I_IO, I_CPUID, I_TOUCH, I_SYSCALLS, I_PTRACE, I_SETUP, I_COUNT };
+enum item {
+	I_IO, I_CPUID, I_TOUCH, I_HOSTTOUCH, I_SYSCALLS, I_PTRACE, I_SETUP,
+	I_COUNT
+};
 
 static const char *const item_names[I_COUNT] = {
-	"io", "cpuid", "touch", "syscalls", "syscalls-ptrace", "setup",
+	"io", "cpuid", "touch", "host-touch", "syscalls", "syscalls-ptrace",
+	"setup",
 };
 static const char *const item_units[I_COUNT] = {
-	"ns/exit", "ns/cpuid", "ns/64MiB", "syscalls/exit", "syscalls/exit",
-	"ns/vm",
+	"ns/exit", "ns/cpuid", "ns/64MiB", "ns/64MiB", "syscalls/exit",
+	"syscalls/exit", "ns/vm",
 };
 
 static struct {
@@ -112,7 +119,7 @@ static void usage(void)
 		"[-s SYSCALL_EXITS]\n"
 		"               [-l CPUID_LEAF] [-C CPU|-1] nvmm|kvm ITEM...\n"
 		"items: io cpuid touch syscalls syscalls-ptrace setup; "
-		"all = io cpuid touch syscalls\n");
+		"all = io cpuid touch host-touch syscalls\n");
 	exit(2);
 }
 
@@ -365,6 +372,33 @@ out:
 	return rc;
 }
 
+/* The touch loop's writes, by this process: what the host's fault costs. */
+static double sample_host_touch(void)
+{
+	volatile uint8_t *m;
+	uint64_t t0, t1;
+	unsigned long off;
+
+	m = mmap(NULL, VMB_TOUCH_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		vmb_err("mmap host-touch region");
+		return -1;
+	}
+	if (madvise((void *)m, VMB_TOUCH_SIZE, MADV_NOHUGEPAGE) == -1 &&
+	    errno != EINVAL) {
+		vmb_err("madvise(MADV_NOHUGEPAGE)");
+		munmap((void *)m, VMB_TOUCH_SIZE);
+		return -1;
+	}
+	t0 = now_ns();
+	for (off = 0; off < VMB_TOUCH_SIZE; off += 4096)
+		m[off] = 1;
+	t1 = now_ns();
+	munmap((void *)m, VMB_TOUCH_SIZE);
+	return (double)(t1 - t0);
+}
+
 static double sample(enum item it, bool warmup)
 {
 	switch (it) {
@@ -374,6 +408,8 @@ static double sample(enum item it, bool warmup)
 		return sample_cpuid(warmup ? 1000 : opt.cpuid_n);
 	case I_TOUCH:
 		return sample_touch();
+	case I_HOSTTOUCH:
+		return sample_host_touch();
 	default:
 		return -1;
 	}
