@@ -335,16 +335,8 @@ START_TEST(fork_cow)
 	unsigned int i;
 
 	emu_stats(&before);
-	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_mm_probe");
-	probe_setup(&vm, 0, PROBE_GPA);
-	probe = (volatile uint32_t *)(vm.ram + PROBE_GPA);
-	cmd = (volatile uint32_t *)(vm.ram + CMD_GPA);
-
 	/* 1. The guest writes A: its translation is writable now. */
-	*cmd = 0xAAAA0001;
-	probe_until_halt(&vm, 0);
-	ck_assert_uint_eq(*probe, 0xAAAA0001);
+	probe_start(&vm, &probe, &cmd);
 	*cmd = 0;
 
 	/* 2. fork; the guest writes B; the child must still see A. */

@@ -18,6 +18,20 @@ void probe_setup(struct vm *v, unsigned int cpu, uint64_t probe_gpa)
 	vm_set(v, cpu, NVMM_X64_STATE_GPRS);
 }
 
+void probe_start(struct vm *v, volatile uint32_t **probe,
+		 volatile uint32_t **cmd)
+{
+	vm_create(v, 1 * MIB);
+	vm_load(v, "long_mm_probe");
+	probe_setup(v, 0, PROBE_GPA);
+	*probe = (volatile uint32_t *)(v->ram + PROBE_GPA);
+	*cmd = (volatile uint32_t *)(v->ram + CMD_GPA);
+	/* The guest writes A: its translation is writable now. */
+	**cmd = 0xAAAA0001;
+	probe_until_halt(v, 0);
+	ck_assert_uint_eq(**probe, 0xAAAA0001);
+}
+
 /*
  * Run once without failing the test from this thread: returns the exit
  * reason, or NVMM_VCPU_EXIT_INVALID with *err set if the run failed. A

@@ -21,5 +21,11 @@ uint64_t probe_run(struct vm *v, unsigned int cpu, uint32_t *val, int *err);
 void probe_reports(struct vm *v, unsigned int cpu, uint32_t *out,
 		   unsigned int n);
 void probe_until_halt(struct vm *v, unsigned int cpu);
+/*
+ * A 1 MiB VM running the probe guest on VCPU 0, pointers to its probe and
+ * command words, and a first write of 0xAAAA0001 by the guest, checked.
+ */
+void probe_start(struct vm *v, volatile uint32_t **probe,
+		 volatile uint32_t **cmd);
 
 #endif /* MM_PROBE_H */

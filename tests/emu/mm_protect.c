@@ -29,14 +29,7 @@ START_TEST(mprotect_readonly)
 	int err;
 
 	emu_stats(&before);
-	vm_create(&vm, 1 * MIB);
-	vm_load(&vm, "long_mm_probe");
-	probe_setup(&vm, 0, PROBE_GPA);
-	probe = (volatile uint32_t *)(vm.ram + PROBE_GPA);
-	cmd = (volatile uint32_t *)(vm.ram + CMD_GPA);
-	*cmd = 0xAAAA0001;
-	probe_until_halt(&vm, 0);
-	ck_assert_uint_eq(*probe, 0xAAAA0001);
+	probe_start(&vm, &probe, &cmd);
 
 	ck_assert_int_eq(mprotect((void *)probe, PAGE, PROT_READ), 0);
 	*cmd = 0xBBBB0002;
