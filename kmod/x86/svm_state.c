@@ -18,46 +18,57 @@
 /* -------------------------------------------------------------------------- */
 /* Segments. */
 
-static u16 svm_attrib_to_vmcb(const struct nvmm_x64_state_seg *seg)
+/*
+ * A VMCB segment and struct nvmm_x64_state_seg have the same layout: the
+ * selector; the attributes with type, S, DPL, P, AVL, L, D/B and G in bits
+ * 0-11 (12-15 reserved in the VMCB, rsvd in ours); the limit; the base.
+ * A segment is two words, copied with the reserved bits cleared.
+ */
+#define SVM_SEG_RSVD	(0xF000ULL << 16)	/* attrib 12-15, first word */
+
+static __always_inline void svm_seg_copy(void *dst, const void *src)
 {
-	return seg->attrib.type | (seg->attrib.s << 4) |
-	       (seg->attrib.dpl << 5) | (seg->attrib.p << 7) |
-	       (seg->attrib.avl << 8) | (seg->attrib.l << 9) |
-	       (seg->attrib.def << 10) | (seg->attrib.g << 11);
+	const u64 *s = src;
+	u64 *d = dst;
+
+	BUILD_BUG_ON(sizeof(struct vmcb_seg) != 2 * sizeof(u64) ||
+		     sizeof(struct nvmm_x64_state_seg) != 2 * sizeof(u64));
+	BUILD_BUG_ON(offsetof(struct vmcb_seg, limit) !=
+		     offsetof(struct nvmm_x64_state_seg, limit) ||
+		     offsetof(struct vmcb_seg, base) !=
+		     offsetof(struct nvmm_x64_state_seg, base));
+	d[0] = s[0] & ~SVM_SEG_RSVD;
+	d[1] = s[1];
 }
 
-static void svm_attrib_from_vmcb(struct nvmm_x64_state_seg *seg, u16 a)
+static void svm_segs_get(struct nvmm_x64_state_seg *segs,
+			 const struct vmcb_save_area *save)
 {
-	seg->attrib.type = a & 0xF;
-	seg->attrib.s = (a >> 4) & 1;
-	seg->attrib.dpl = (a >> 5) & 3;
-	seg->attrib.p = (a >> 7) & 1;
-	seg->attrib.avl = (a >> 8) & 1;
-	seg->attrib.l = (a >> 9) & 1;
-	seg->attrib.def = (a >> 10) & 1;
-	seg->attrib.g = (a >> 11) & 1;
-	seg->attrib.rsvd = 0;
+	svm_seg_copy(&segs[NVMM_X64_SEG_ES], &save->es);
+	svm_seg_copy(&segs[NVMM_X64_SEG_CS], &save->cs);
+	svm_seg_copy(&segs[NVMM_X64_SEG_SS], &save->ss);
+	svm_seg_copy(&segs[NVMM_X64_SEG_DS], &save->ds);
+	svm_seg_copy(&segs[NVMM_X64_SEG_FS], &save->fs);
+	svm_seg_copy(&segs[NVMM_X64_SEG_GS], &save->gs);
+	svm_seg_copy(&segs[NVMM_X64_SEG_GDT], &save->gdtr);
+	svm_seg_copy(&segs[NVMM_X64_SEG_IDT], &save->idtr);
+	svm_seg_copy(&segs[NVMM_X64_SEG_LDT], &save->ldtr);
+	svm_seg_copy(&segs[NVMM_X64_SEG_TR], &save->tr);
 }
 
-/* Where each NVMM_X64_SEG_* is in the VMCB's save area. */
-static const u16 svm_seg_offset[NVMM_X64_NSEG] = {
-	[NVMM_X64_SEG_ES] = offsetof(struct vmcb_save_area, es),
-	[NVMM_X64_SEG_CS] = offsetof(struct vmcb_save_area, cs),
-	[NVMM_X64_SEG_SS] = offsetof(struct vmcb_save_area, ss),
-	[NVMM_X64_SEG_DS] = offsetof(struct vmcb_save_area, ds),
-	[NVMM_X64_SEG_FS] = offsetof(struct vmcb_save_area, fs),
-	[NVMM_X64_SEG_GS] = offsetof(struct vmcb_save_area, gs),
-	[NVMM_X64_SEG_GDT] = offsetof(struct vmcb_save_area, gdtr),
-	[NVMM_X64_SEG_IDT] = offsetof(struct vmcb_save_area, idtr),
-	[NVMM_X64_SEG_LDT] = offsetof(struct vmcb_save_area, ldtr),
-	[NVMM_X64_SEG_TR] = offsetof(struct vmcb_save_area, tr),
-};
-
-/* idx < NVMM_X64_NSEG: the callers loop over the segments. */
-static __always_inline struct vmcb_seg *svm_seg(struct vmcb *vmcb,
-						unsigned int idx)
+static void svm_segs_set(struct vmcb_save_area *save,
+			 const struct nvmm_x64_state_seg *segs)
 {
-	return (struct vmcb_seg *)((u8 *)&vmcb->save + svm_seg_offset[idx]);
+	svm_seg_copy(&save->es, &segs[NVMM_X64_SEG_ES]);
+	svm_seg_copy(&save->cs, &segs[NVMM_X64_SEG_CS]);
+	svm_seg_copy(&save->ss, &segs[NVMM_X64_SEG_SS]);
+	svm_seg_copy(&save->ds, &segs[NVMM_X64_SEG_DS]);
+	svm_seg_copy(&save->fs, &segs[NVMM_X64_SEG_FS]);
+	svm_seg_copy(&save->gs, &segs[NVMM_X64_SEG_GS]);
+	svm_seg_copy(&save->gdtr, &segs[NVMM_X64_SEG_GDT]);
+	svm_seg_copy(&save->idtr, &segs[NVMM_X64_SEG_IDT]);
+	svm_seg_copy(&save->ldtr, &segs[NVMM_X64_SEG_LDT]);
+	svm_seg_copy(&save->tr, &segs[NVMM_X64_SEG_TR]);
 }
 
 /* The guest's CPL, which VMRUN takes from the VMCB. */
@@ -79,18 +90,9 @@ void svm_state_get(struct nvmm_cpu *vcpu, struct nvmm_x64_state *st,
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 	struct vmcb *vmcb = cpudata->vmcb;
-	unsigned int i;
 
-	if (flags & NVMM_X64_STATE_SEGS) {
-		for (i = 0; i < NVMM_X64_NSEG; i++) {
-			const struct vmcb_seg *s = svm_seg(vmcb, i);
-
-			st->segs[i].selector = s->selector;
-			svm_attrib_from_vmcb(&st->segs[i], s->attrib);
-			st->segs[i].limit = s->limit;
-			st->segs[i].base = s->base;
-		}
-	}
+	if (flags & NVMM_X64_STATE_SEGS)
+		svm_segs_get(st->segs, &vmcb->save);
 	if (flags & NVMM_X64_STATE_GPRS) {
 		st->gprs[NVMM_X64_GPR_RAX] = vmcb->save.rax;
 		st->gprs[NVMM_X64_GPR_RSP] = vmcb->save.rsp;
@@ -137,17 +139,9 @@ void svm_state_set(struct nvmm_cpu *vcpu,
 {
 	struct svm_cpudata *cpudata = vcpu->cpudata;
 	struct vmcb *vmcb = cpudata->vmcb;
-	unsigned int i;
 
 	if (flags & NVMM_X64_STATE_SEGS) {
-		for (i = 0; i < NVMM_X64_NSEG; i++) {
-			struct vmcb_seg *s = svm_seg(vmcb, i);
-
-			s->selector = st->segs[i].selector;
-			s->attrib = svm_attrib_to_vmcb(&st->segs[i]);
-			s->limit = st->segs[i].limit;
-			s->base = st->segs[i].base;
-		}
+		svm_segs_set(&vmcb->save, st->segs);
 		vmcb->control.clean &= ~(VMCB_CLEAN_SEG | VMCB_CLEAN_DT);
 	}
 	if (flags & NVMM_X64_STATE_GPRS) {
