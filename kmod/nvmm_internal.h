@@ -301,6 +301,8 @@ enum nvmm_count {
 	NVMM_COUNT_EXIT_IO,
 	NVMM_COUNT_EXIT_MSR,
 	NVMM_COUNT_EXIT_CPUID,
+	NVMM_COUNT_EXIT_HLT,
+	NVMM_COUNT_EXIT_WINDOW,		/* interrupt and NMI windows */
 	NVMM_COUNT_EXIT_OTHER,		/* every other exit: each counts once */
 	NVMM_COUNT_FLUSHES,		/* remote TLB flushes */
 	NVMM_COUNT_YIELDS,		/* PAUSE exits that yielded */

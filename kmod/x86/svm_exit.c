@@ -371,6 +371,7 @@ int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		svm_exit_cpuid(mach, vcpu, exit);
 		break;
 	case SVM_EXIT_HLT:
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_HLT;
 		if (cpudata->x.int_window_exit &&
 		    (vmcb->save.rflags & X86_EFLAGS_IF))
 			svm_int_window(cpudata, false);
@@ -381,10 +382,12 @@ int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		svm_exit_xsetbv(cpudata);
 		break;
 	case SVM_EXIT_VINTR:
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_WINDOW;
 		svm_int_window(cpudata, false);
 		exit->reason = NVMM_VCPU_EXIT_INT_READY;
 		break;
 	case SVM_EXIT_IRET:
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_WINDOW;
 		svm_exit_iret(cpudata);
 		break;
 	case SVM_EXIT_EXCP_BASE + DB_VECTOR:

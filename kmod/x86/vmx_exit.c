@@ -524,6 +524,7 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		vmx_exit_cpuid(mach, vcpu, exit);
 		break;
 	case EXIT_REASON_HLT:
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_HLT;
 		vmx_exit_hlt(cpudata, exit);
 		break;
 	case EXIT_REASON_CR_ACCESS:
@@ -538,10 +539,12 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		vmx_exit_xsetbv(cpudata);
 		break;
 	case EXIT_REASON_INTERRUPT_WINDOW:
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_WINDOW;
 		vmx_int_window(cpudata, false);
 		exit->reason = NVMM_VCPU_EXIT_INT_READY;
 		break;
 	case EXIT_REASON_NMI_WINDOW:
+		cpudata->x.exit_kind = NVMM_COUNT_EXIT_WINDOW;
 		vmx_nmi_window(cpudata, false);
 		if (cpudata->nmi_held) {
 			/* Ours: the held NMI goes in (vmx_vcpu_run()). */

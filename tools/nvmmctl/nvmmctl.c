@@ -140,9 +140,9 @@ static int list(void)
 static int stats(void)
 {
 	static const char *const kinds[] = {
-		"intr", "npf", "io", "msr", "cpuid", "other",
+		"intr", "npf", "io", "msr", "cpuid", "hlt", "window", "other",
 	};
-	unsigned long long count[6] = { 0 }, cycles[6] = { 0 };
+	unsigned long long count[8] = { 0 }, cycles[8] = { 0 };
 	unsigned long long entries = 0, to_user = 0, khz = 0, v;
 	char key[64];
 	unsigned int i;
@@ -161,7 +161,7 @@ static int stats(void)
 			to_user = v;
 		else if (strcmp(key, "tsc_khz") == 0)
 			khz = v;
-		for (i = 0; i < 6; i++) {
+		for (i = 0; i < 8; i++) {
 			size_t n = strlen(kinds[i]);
 
 			if (strncmp(key, "exit_", 5) != 0 ||
@@ -176,7 +176,7 @@ static int stats(void)
 	fclose(f);
 	printf("%llu entries, %llu exits to userland\n", entries, to_user);
 	printf("%-8s %12s %16s\n", "exit", "count", "us to re-entry");
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 8; i++) {
 		if (count[i] == 0 || khz == 0)
 			printf("%-8s %12llu %16s\n", kinds[i], count[i], "-");
 		else
