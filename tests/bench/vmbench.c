@@ -2,8 +2,8 @@
 /*
  * vmbench: nvmm against KVM on the same guest bytes, in the same host.
  *
- *   vmbench [-v] [-r REPS] [-n EXITS] [-c CPUIDS] [-s EXITS] [-l LEAF]
- *           [-C CPU] nvmm|kvm ITEM...
+ *   vmbench [-v] [-r REPS] [-n EXITS] [-c CPUIDS] [-s EXITS] [-m EXITS]
+ *           [-l LEAF] [-C CPU] nvmm|kvm ITEM...
  *
  * Items (all = io cpuid touch host-touch syscalls):
  *   io        N OUTs to a port, each a round trip through the VMM's run
@@ -32,6 +32,13 @@
  *             OUTs; the nested faults of its code, stack and page tables
  *             come first): ns per VM, median of REPS after one warm-up;
  *             each VM is destroyed after its sample (not timed)
+ *   many      MANY_VMS (128) machines of one VCPU each, one per child
+ *             process (unpinned), all running the io loop of -m OUTs at
+ *             once: the VMs are made and started first, then released
+ *             together; aggregate exits per second from the release to
+ *             the last VM's done report (not in "all"; it needs every
+ *             machine nvmm allows, so it runs after this process's own
+ *             VM is gone); median of REPS, no warm-up
  *
  * Every timing is the median of REPS samples (default 5), taken item after
  * item in turns (io, cpuid, touch, io, ...) after one warm-up of each.
@@ -40,6 +47,7 @@
  * calls by number.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +56,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -64,27 +73,27 @@
 
 enum item {
 	I_IO, I_CPUID, I_TOUCH, I_HOSTTOUCH, I_SYSCALLS, I_PTRACE, I_SETUP,
-	I_COUNT
+	I_MANY, I_COUNT
 };
 
 static const char *const item_names[I_COUNT] = {
 	"io", "cpuid", "touch", "host-touch", "syscalls", "syscalls-ptrace",
-	"setup",
+	"setup", "many",
 };
 static const char *const item_units[I_COUNT] = {
 	"ns/exit", "ns/cpuid", "ns/64MiB", "ns/64MiB", "syscalls/exit",
-	"syscalls/exit", "ns/vm",
+	"syscalls/exit", "ns/vm", "exits/s",
 };
 
 static struct {
 	bool verbose;
 	unsigned int reps;
-	unsigned long io_n, cpuid_n, sys_n;
+	unsigned long io_n, cpuid_n, sys_n, many_n;
 	uint32_t leaf;
 	int cpu;
 } opt = {
 	.reps = 5, .io_n = 20000, .cpuid_n = 20000, .sys_n = 2000,
-	.leaf = 0, .cpu = 0,
+	.many_n = 500, .leaf = 0, .cpu = 0,
 };
 
 struct vmb_dev vmb_dev;
@@ -117,9 +126,11 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: vmbench [-v] [-r REPS] [-n IO_EXITS] [-c CPUIDS] "
 		"[-s SYSCALL_EXITS]\n"
-		"               [-l CPUID_LEAF] [-C CPU|-1] nvmm|kvm ITEM...\n"
-		"items: io cpuid touch syscalls syscalls-ptrace setup; "
-		"all = io cpuid touch host-touch syscalls\n");
+		"               [-m MANY_EXITS] [-l CPUID_LEAF] [-C CPU|-1] "
+		"nvmm|kvm ITEM...\n"
+		"items: io cpuid touch host-touch syscalls syscalls-ptrace "
+		"setup many;\n"
+		"       all = io cpuid touch host-touch syscalls\n");
 	exit(2);
 }
 
@@ -204,6 +215,22 @@ static void vm_close(void)
 /* -------------------------------------------------------------------------- */
 /* Samples. Each returns its value (ns) or a negative number on failure. */
 
+/* The device after an io loop of n OUTs: all there, in order, no others. */
+static int io_check(const char *item, unsigned long n)
+{
+	if (vmb_dev.nout != n || vmb_dev.sequence_broken ||
+	    vmb_dev.done_val != (uint32_t)n || vmb_dev.nother != 0) {
+		errno = 0;
+		vmb_err("%s: %llu OUTs (sequence %s), check %#x, %llu to other "
+			"ports, expected %lu", item,
+			(unsigned long long)vmb_dev.nout,
+			vmb_dev.sequence_broken ? "broken" : "ok",
+			vmb_dev.done_val, (unsigned long long)vmb_dev.nother, n);
+		return -1;
+	}
+	return 0;
+}
+
 static double sample_io(unsigned long n)
 {
 	uint64_t t0, t1;
@@ -215,15 +242,8 @@ static double sample_io(unsigned long n)
 	if (be->run() == -1)
 		return -1;
 	t1 = now_ns();
-	if (vmb_dev.nout != n || vmb_dev.sequence_broken ||
-	    vmb_dev.done_val != (uint32_t)n || vmb_dev.nother != 0) {
-		errno = 0;
-		vmb_err("io: %llu OUTs (sequence %s), check %#x, expected %lu",
-			(unsigned long long)vmb_dev.nout,
-			vmb_dev.sequence_broken ? "broken" : "ok",
-			vmb_dev.done_val, n);
+	if (io_check("io", n) == -1)
 		return -1;
-	}
 	/* The OUT to the done port is a round trip too. */
 	return (double)(t1 - t0) / (double)(n + 1);
 }
@@ -813,6 +833,261 @@ static int run_syscalls_ptrace(void)
 }
 
 /* -------------------------------------------------------------------------- */
+/*
+ * many: MANY_VMS machines of one VCPU each, all running the io loop at once.
+ * A backend keeps one VM per process, so each VM is a child process. The
+ * children make and start their VMs, say so on the ready pipe and wait for
+ * EOF on the go pipe; the clock runs from the parent's close of it to the
+ * last child's byte on the done pipe. The children then wait for EOF on the
+ * end pipe before they destroy their VMs and exit, so that no teardown
+ * runs inside the timed window. A child that dies early closes its pipe
+ * ends: the parent counts bytes up to EOF, never waits for one that cannot
+ * come. Children die with the parent (PR_SET_PDEATHSIG); the parent reaps
+ * every child it forked, on every path.
+ */
+
+#define MANY_VMS	128
+
+enum { P_READY, P_GO, P_DONE, P_END, P_COUNT };
+
+/* The affinity before pin_cpu(): the children's, to spread over the CPUs. */
+static cpu_set_t orig_affinity;
+static bool have_orig_affinity;
+
+static _Noreturn void many_child(unsigned int idx, pid_t parent,
+				   int (*p)[2])
+{
+	static char name[64];
+	int st = 1;
+	char c;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(1);
+	/* The parent's ends (EOF on go and end needs every writer gone). */
+	close(p[P_READY][0]);
+	close(p[P_GO][1]);
+	close(p[P_DONE][0]);
+	close(p[P_END][1]);
+	/* Every error message names the child. */
+	snprintf(name, sizeof(name), "%s: many: child %u", be->name, idx);
+	vmb_backend_name = name;
+	if (have_orig_affinity &&
+	    sched_setaffinity(0, sizeof(orig_affinity), &orig_affinity) == -1)
+		vmb_err("warning: cannot unpin");
+	if (vm_open() == -1)
+		_exit(1);
+	vmb_dev_reset();
+	if (be->start(VMB_ITEM_IO, opt.many_n, 0, 0) == -1)
+		goto out;
+	if (write(p[P_READY][1], "r", 1) != 1) {
+		vmb_err("write(ready)");
+		goto out;
+	}
+	close(p[P_READY][1]);
+	if (read(p[P_GO][0], &c, 1) != 0) {	/* EOF is the go */
+		vmb_err("read(go)");
+		goto out;
+	}
+	if (be->run() == -1 || io_check("io", opt.many_n) == -1)
+		goto out;
+	if (write(p[P_DONE][1], "d", 1) != 1) {
+		vmb_err("write(done)");
+		goto out;
+	}
+	close(p[P_DONE][1]);
+	st = 0;
+	while (read(p[P_END][0], &c, 1) == -1 && errno == EINTR)
+		;				/* EOF: the clock stopped */
+out:
+	vm_close();
+	_exit(st);
+}
+
+/* Bytes from fd up to want or EOF (every writer gone). */
+static unsigned int count_bytes(int fd, unsigned int want)
+{
+	char buf[MANY_VMS];
+	unsigned int got = 0;
+	ssize_t r;
+
+	while (got < want) {
+		r = read(fd, buf, want - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (unsigned int)r;
+	}
+	return got;
+}
+
+/* Free memory, for the -v line (MiB; -1 if unknown). */
+static long mem_available_mib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "MemAvailable: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib < 0 ? -1 : kib / 1024;
+}
+
+#define MANY_SAID	8	/* children whose end is told, then a count */
+
+/*
+ * Reap every child; false if one did not exit 0. Says how each of the
+ * first MANY_SAID such children ended (but those the parent killed
+ * itself, when @killed), then how many did.
+ */
+static bool many_reap(const pid_t *pids, unsigned int n, bool killed)
+{
+	unsigned int i, bad = 0;
+	bool ok = true;
+	int status;
+
+	for (i = 0; i < n; i++) {
+		while (waitpid(pids[i], &status, 0) == -1) {
+			if (errno != EINTR) {
+				vmb_err("many: waitpid(child %u)", i);
+				status = -1;
+				break;
+			}
+		}
+		if (status != -1 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			continue;
+		ok = false;
+		errno = 0;
+		if (status == -1 ||
+		    (killed && WIFSIGNALED(status) &&
+		     WTERMSIG(status) == SIGKILL) ||
+		    ++bad > MANY_SAID)
+			continue;
+		if (WIFSIGNALED(status))
+			vmb_err("many: child %u (pid %d) killed by signal %d",
+				i, (int)pids[i], WTERMSIG(status));
+		else
+			vmb_err("many: child %u (pid %d) exited with status %d",
+				i, (int)pids[i], WEXITSTATUS(status));
+	}
+	if (bad > MANY_SAID) {
+		errno = 0;
+		vmb_err("many: %u children of %u failed", bad, n);
+	}
+	return ok;
+}
+
+static double sample_many(unsigned long n)
+{
+	pid_t pids[MANY_VMS];
+	int p[P_COUNT][2];
+	unsigned int i, nforked = 0, nready, ndone = 0;
+	uint64_t t0 = 0, t1 = 0;
+	long mem0 = -1;
+	bool failed = true, killed = false;
+	pid_t self = getpid();
+
+	for (i = 0; i < P_COUNT; i++)
+		p[i][0] = p[i][1] = -1;
+	for (i = 0; i < P_COUNT; i++) {
+		if (pipe2(p[i], O_CLOEXEC) == -1) {
+			vmb_err("many: pipe");
+			goto out;
+		}
+	}
+	if (opt.verbose)
+		mem0 = mem_available_mib();
+	fflush(stdout);
+	fflush(stderr);
+	for (nforked = 0; nforked < MANY_VMS; nforked++) {
+		pids[nforked] = fork();
+		if (pids[nforked] == -1) {
+			vmb_err("many: fork (child %u)", nforked);
+			break;
+		}
+		if (pids[nforked] == 0)
+			many_child(nforked, self, p);
+	}
+	/* The children's ends: EOF on ready and done once they are gone. */
+	close(p[P_READY][1]);
+	close(p[P_DONE][1]);
+	p[P_READY][1] = p[P_DONE][1] = -1;
+	if (nforked < MANY_VMS)
+		goto kill;
+	nready = count_bytes(p[P_READY][0], MANY_VMS);
+	if (nready < MANY_VMS) {
+		errno = 0;
+		vmb_err("many: %u of %d VMs ready", nready, MANY_VMS);
+		goto kill;
+	}
+	if (opt.verbose && mem0 >= 0)
+		printf("# %s many: %d VMs ready, MemAvailable %ld -> %ld MiB\n",
+		       be->name, MANY_VMS, mem0, mem_available_mib());
+	t0 = now_ns();
+	close(p[P_GO][1]);
+	p[P_GO][1] = -1;
+	ndone = count_bytes(p[P_DONE][0], MANY_VMS);
+	t1 = now_ns();
+	if (ndone == MANY_VMS)
+		failed = false;
+	else {
+		errno = 0;
+		vmb_err("many: %u of %d VMs done", ndone, MANY_VMS);
+	}
+	goto reap;
+
+kill:
+	/* Before the go: none of them may run its loop. */
+	for (i = 0; i < nforked; i++)
+		kill(pids[i], SIGKILL);
+	killed = true;
+reap:
+	/* Let them go, destroy their VMs and exit. */
+	if (p[P_END][1] != -1)
+		close(p[P_END][1]);
+	p[P_END][1] = -1;
+	if (!many_reap(pids, nforked, killed))
+		failed = true;
+out:
+	for (i = 0; i < P_COUNT; i++) {
+		if (p[i][0] != -1)
+			close(p[i][0]);
+		if (p[i][1] != -1)
+			close(p[i][1]);
+	}
+	if (failed)
+		return -1;
+	/* Each VM's OUT to the done port is a round trip too. */
+	return (double)MANY_VMS * (double)(n + 1) * 1e9 / (double)(t1 - t0);
+}
+
+static int run_many(void)
+{
+	double s[MAX_REPS];
+	unsigned int r;
+
+	for (r = 0; r < opt.reps; r++) {
+		s[r] = sample_many(opt.many_n);
+		if (s[r] < 0)
+			return -1;
+		if (opt.verbose)
+			printf("SAMPLE %s many %u %.1f exits/s (%d VMs x %lu "
+			       "exits in %.1f ms)\n", be->name, r, s[r],
+			       MANY_VMS, opt.many_n + 1,
+			       (double)MANY_VMS * (double)(opt.many_n + 1) /
+			       s[r] * 1e3);
+	}
+	print_result(I_MANY, median(s, opt.reps), s, opt.reps);
+	return 0;
+}
+
+/* -------------------------------------------------------------------------- */
 
 static unsigned long parse_ul(const char *s, unsigned long min,
 			      unsigned long max)
@@ -836,6 +1111,8 @@ static void pin_cpu(void)
 
 	if (opt.cpu < 0)
 		return;
+	have_orig_affinity = sched_getaffinity(0, sizeof(orig_affinity),
+					       &orig_affinity) == 0;
 	CPU_ZERO(&set);
 	CPU_SET(opt.cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) == -1)
@@ -848,13 +1125,14 @@ int main(int argc, char **argv)
 	bool inproc = false;
 	int c, i, it, rc = 0;
 
-	while ((c = getopt(argc, argv, "vr:n:c:s:l:C:")) != -1) {
+	while ((c = getopt(argc, argv, "vr:n:c:s:m:l:C:")) != -1) {
 		switch (c) {
 		case 'v': opt.verbose = true; break;
 		case 'r': opt.reps = parse_ul(optarg, 1, MAX_REPS); break;
 		case 'n': opt.io_n = parse_ul(optarg, 1, 1UL << 31); break;
 		case 'c': opt.cpuid_n = parse_ul(optarg, 1, 1UL << 31); break;
 		case 's': opt.sys_n = parse_ul(optarg, 1, 1UL << 31); break;
+		case 'm': opt.many_n = parse_ul(optarg, 1, 1UL << 31); break;
 		case 'l':
 			opt.leaf = (uint32_t)parse_ul(optarg, 0, 0xFFFFFFFF);
 			break;
@@ -893,9 +1171,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pin_cpu();
 	printf("# vmbench %s: %u samples; io %lu exits, cpuid %lu x leaf %#x, "
-	       "touch %d MiB, syscalls %lu exits\n", be->name, opt.reps,
-	       opt.io_n, opt.cpuid_n, opt.leaf, VMB_TOUCH_SIZE >> 20,
-	       opt.sys_n);
+	       "touch %d MiB, syscalls %lu exits, many %d x %lu exits\n",
+	       be->name, opt.reps, opt.io_n, opt.cpuid_n, opt.leaf,
+	       VMB_TOUCH_SIZE >> 20, opt.sys_n, MANY_VMS, opt.many_n);
 	if (inproc) {
 		if (vm_open() == -1)
 			return 1;
@@ -909,6 +1187,9 @@ int main(int argc, char **argv)
 		rc = 1;
 	/* Its own machines too, one per sample. */
 	if (rc == 0 && want[I_SETUP] && run_setup() == -1)
+		rc = 1;
+	/* Every machine nvmm allows, so none of this process's may remain. */
+	if (rc == 0 && want[I_MANY] && run_many() == -1)
 		rc = 1;
 	return rc;
 }
