@@ -344,6 +344,7 @@ int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		return 1;
 	}
 	cpudata->unchecked = false;
+	nvmm_x86_count_code(code);
 	svm_event_reinject(cpudata);
 
 	switch (code) {

@@ -492,6 +492,7 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 		vmx_exit_invalid(exit, reason);
 		return 1;
 	}
+	nvmm_x86_count_code((u16)reason);
 	vmx_event_reinject(cpudata);
 
 	switch ((u16)reason) {

@@ -97,9 +97,22 @@ int nvmm_x86_init(void)
 	return 0;
 }
 
+DEFINE_PER_CPU(unsigned long, nvmm_x86_codes[NVMM_X86_NCODES]);
+
 void nvmm_x86_stats(struct seq_file *m)
 {
+	unsigned int i;
+	int cpu;
+
 	seq_printf(m, "tsc_khz %u\n", tsc_khz);
+	for (i = 0; i < NVMM_X86_NCODES; i++) {
+		unsigned long sum = 0;
+
+		for_each_possible_cpu(cpu)
+			sum += per_cpu(nvmm_x86_codes[i], cpu);
+		if (sum)
+			seq_printf(m, "exit_code_%#x %lu\n", i, sum);
+	}
 }
 
 void nvmm_x86_capability(struct nvmm_capability *cap)

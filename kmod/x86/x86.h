@@ -22,6 +22,19 @@ void nvmm_x86_capability(struct nvmm_capability *cap);
 /* The backends' stats(): exit times are in TSC cycles. */
 void nvmm_x86_stats(struct seq_file *m);
 
+/*
+ * Exits by the backend's own exit code (VMX basic exit reason, SVM
+ * EXITCODE below NVMM_X86_NCODES; the rest share the last slot), for
+ * debugfs: what the exit_* kinds lump together.
+ */
+#define NVMM_X86_NCODES		256
+DECLARE_PER_CPU(unsigned long, nvmm_x86_codes[NVMM_X86_NCODES]);
+
+static inline void nvmm_x86_count_code(u64 code)
+{
+	this_cpu_inc(nvmm_x86_codes[min_t(u64, code, NVMM_X86_NCODES - 1)]);
+}
+
 /* EFER bits a guest may hold (SVME is the backend's business). */
 extern u64 nvmm_x86_efer_valid;
 /* CR4 bits a guest may hold. */
