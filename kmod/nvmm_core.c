@@ -344,7 +344,7 @@ static void nvmm_vcpu_set_pid(struct nvmm_cpu *vcpu)
  * ours; yield_to() only moves the caller's own share of the CPU. The scan
  * starts after the VCPU boosted last, so that each gets its turn.
  */
-void nvmm_vcpu_on_spin(struct nvmm_cpu *me)
+bool nvmm_vcpu_on_spin(struct nvmm_cpu *me)
 {
 	struct nvmm_machine *mach = me->mach;
 	unsigned int i, n = NVMM_MAX_VCPUS;
@@ -374,11 +374,12 @@ void nvmm_vcpu_on_spin(struct nvmm_cpu *me)
 		if (ret > 0) {
 			WRITE_ONCE(mach->spin_last, id);
 			nvmm_count(NVMM_COUNT_YIELDS);
-			return;
+			return true;
 		}
 		if (ret < 0)	/* we are alone on our run queue */
-			return;
+			return false;
 	}
+	return false;
 }
 
 static int nvmm_ioctl_vcpu_run(struct nvmm_owner *owner,

@@ -273,7 +273,7 @@ static inline bool nvmm_vcpu_enter_check(struct nvmm_cpu *vcpu, u64 *reason)
  * After a PAUSE exit (a guest spinning on a lock or waiting for an IPI):
  * give the host CPU to a sibling VCPU's thread that waits for one. IRQs on.
  */
-void nvmm_vcpu_on_spin(struct nvmm_cpu *vcpu);
+bool nvmm_vcpu_on_spin(struct nvmm_cpu *vcpu);
 
 static inline void nvmm_vcpu_leave(struct nvmm_cpu *vcpu)
 {

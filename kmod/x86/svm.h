@@ -69,7 +69,8 @@ extern struct svm_features svm_feat;
 #define svm_has(f)	(svm_feat.edx & SVM_FEAT_##f)
 
 /* PAUSEs before an exit, and the cycles between two that count (KVM's). */
-#define SVM_PAUSE_FILTER	3000
+#define SVM_PAUSE_FILTER	3000	/* PAUSEs of a loop, at first */
+#define SVM_PAUSE_FILTER_MAX	0xFFFF	/* ... grown to at most */
 #define SVM_PAUSE_THRESH	128
 
 struct svm_cpudata {

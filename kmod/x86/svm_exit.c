@@ -439,10 +439,18 @@ int svm_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	case SVM_EXIT_SHUTDOWN:
 		exit->reason = NVMM_VCPU_EXIT_SHUTDOWN;
 		break;
-	case SVM_EXIT_PAUSE:
+	case SVM_EXIT_PAUSE: {
+		u16 count = vmcb->control.pause_filter_count;
+
 		svm_skip(cpudata, 2);
-		nvmm_vcpu_on_spin(vcpu);
+		vmcb->control.pause_filter_count =
+			nvmm_x86_spin_window(count, SVM_PAUSE_FILTER,
+					     SVM_PAUSE_FILTER_MAX,
+					     nvmm_vcpu_on_spin(vcpu));
+		if (vmcb->control.pause_filter_count != count)
+			vmcb->control.clean &= ~VMCB_CLEAN_I;
 		break;
+	}
 	default:
 		svm_exit_invalid(exit, code);
 		break;

@@ -60,10 +60,6 @@
 /* Exceptions we look at: #DB, #AC (both can loop in microcode), #MC. */
 #define VMX_EXCP_INTERCEPTS	(BIT(DB_VECTOR) | BIT(AC_VECTOR) | BIT(MC_VECTOR))
 
-/* Pause-loop exiting: cycles between PAUSEs of a loop, and its length. */
-#define VMX_PLE_GAP		128
-#define VMX_PLE_WINDOW		4096
-
 /* CR0 bits the host decides in hardware, beyond the CPU's fixed ones. */
 #define VMX_CR0_HOST_OFF	(X86_CR0_CD | X86_CR0_NW)
 
@@ -675,6 +671,7 @@ static void vmx_vmcs_init(struct vmx_cpudata *cpudata,
 	if (vmx_feat.procbased2 & SECONDARY_EXEC_PAUSE_LOOP_EXITING) {
 		vmx_write(PLE_GAP, VMX_PLE_GAP);
 		vmx_write(PLE_WINDOW, VMX_PLE_WINDOW);
+		cpudata->ple_window = VMX_PLE_WINDOW;
 	}
 	vmx_write(EXCEPTION_BITMAP, VMX_EXCP_INTERCEPTS);
 	vmx_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
@@ -872,7 +869,7 @@ static int vmx_probe_ctls(void)
 		  CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MONITOR_EXITING |
 		  CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
 		  CPU_BASED_INTR_WINDOW_EXITING |
-		  CPU_BASED_NMI_WINDOW_EXITING, CPU_BASED_PAUSE_EXITING,
+		  CPU_BASED_NMI_WINDOW_EXITING, 0,
 		  CPU_BASED_INVLPG_EXITING | CPU_BASED_RDTSC_EXITING |
 		  CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
 		  CPU_BASED_TPR_SHADOW | CPU_BASED_MONITOR_TRAP_FLAG |
@@ -960,12 +957,12 @@ static int vmx_probe(void)
 	if (ret)
 		return ret;
 	/*
-	 * A guest spinning on PAUSE exits now and then, so that the host
-	 * takes its interrupts and stop requests whatever the guest's IF:
-	 * pause-loop exiting where the CPU has it, else every PAUSE.
+	 * PAUSE exits only by pause-loop exiting, where the CPU has it: a
+	 * spinning guest then yields to the VCPU it waits for. Without it no
+	 * PAUSE exits, as on SVM without the pause filter and under KVM: an
+	 * exit per PAUSE would make each delay loop a string of round trips,
+	 * and host interrupts and stop requests end a guest's run anyway.
 	 */
-	if (vmx_feat.procbased2 & SECONDARY_EXEC_PAUSE_LOOP_EXITING)
-		vmx_feat.procbased &= ~CPU_BASED_PAUSE_EXITING;
 	rdmsr(MSR_IA32_VMX_EPT_VPID_CAP, vmx_feat.ept, vmx_feat.vpid);
 	if ((vmx_feat.ept & VMX_EPT_NEEDED) != VMX_EPT_NEEDED ||
 	    !(vmx_feat.ept & VMX_EPT_INVEPT_ANY) ||

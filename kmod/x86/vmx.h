@@ -100,6 +100,7 @@ struct vmx_cpudata {
 
 	bool tpr_exit_changed;		/* NVMM_VCPU_CONF_TPR */
 	bool l1d_flush;			/* flush L1D before the next entry */
+	u32 ple_window;			/* PLE_WINDOW now */
 	bool lm_unpaged;		/* vmx_state_set(): entry would fail */
 	u32 exit_reason;		/* VM_EXIT_REASON of the last exit */
 };
@@ -161,6 +162,11 @@ extern bool vmx_has_zero_len_inject;
 extern bool vmx_has_ins_outs_info;
 extern bool vmx_has_invpcid;
 extern bool vmx_has_ple;		/* pause-loop exiting */
+
+/* Pause-loop exiting: cycles between PAUSEs of a loop, and its length. */
+#define VMX_PLE_GAP		128
+#define VMX_PLE_WINDOW		4096		/* at first */
+#define VMX_PLE_WINDOW_MAX	(4096 << 10)	/* grown to at most */
 
 void vmx_procbased(struct vmx_cpudata *cpudata, u32 bits, bool on);
 void vmx_int_window(struct vmx_cpudata *cpudata, bool on);

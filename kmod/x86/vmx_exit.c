@@ -565,8 +565,17 @@ int vmx_exit(struct nvmm_machine *mach, struct nvmm_cpu *vcpu,
 	case EXIT_REASON_PAUSE_INSTRUCTION:
 		vmx_skip();
 		/* A loop, not any PAUSE: only pause-loop exiting tells. */
-		if (vmx_has_ple)
-			nvmm_vcpu_on_spin(vcpu);
+		if (vmx_has_ple) {
+			u32 w = nvmm_x86_spin_window(cpudata->ple_window,
+						     VMX_PLE_WINDOW,
+						     VMX_PLE_WINDOW_MAX,
+						     nvmm_vcpu_on_spin(vcpu));
+
+			if (w != cpudata->ple_window) {
+				cpudata->ple_window = w;
+				vmx_write(PLE_WINDOW, w);
+			}
+		}
 		break;
 	case EXIT_REASON_INVD:
 	case EXIT_REASON_WBINVD:

@@ -23,6 +23,21 @@ void nvmm_x86_capability(struct nvmm_capability *cap);
 void nvmm_x86_stats(struct seq_file *m);
 
 /*
+ * How long a spin runs before it exits (SVM's pause filter count, VMX's
+ * PLE window), after a spin exit: back to base when the exit let another
+ * VCPU run, else doubled up to max. A spin that finds nobody to yield to
+ * (a lone VCPU in a delay loop, or waiting on its VMM's device thread)
+ * then exits ever less often, as under KVM, whose window grows alike.
+ */
+static inline u32 nvmm_x86_spin_window(u32 cur, u32 base, u32 max,
+				       bool yielded)
+{
+	if (yielded)
+		return base;
+	return cur >= max / 2 ? max : cur * 2;
+}
+
+/*
  * Exits by the backend's own exit code (VMX basic exit reason, SVM
  * EXITCODE below NVMM_X86_NCODES; the rest share the last slot), for
  * debugfs: what the exit_* kinds lump together.
