@@ -166,7 +166,7 @@ extern bool vmx_has_ple;		/* pause-loop exiting */
 /* Pause-loop exiting: cycles between PAUSEs of a loop, and its length. */
 #define VMX_PLE_GAP		128
 #define VMX_PLE_WINDOW		4096		/* at first */
-#define VMX_PLE_WINDOW_MAX	(4096 << 10)	/* grown to at most */
+#define VMX_PLE_WINDOW_MAX	(4096 << 6)	/* grown to at most */
 
 void vmx_procbased(struct vmx_cpudata *cpudata, u32 bits, bool on);
 void vmx_int_window(struct vmx_cpudata *cpudata, bool on);
