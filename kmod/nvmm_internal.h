@@ -323,6 +323,9 @@ static inline void nvmm_count_cycles(unsigned int c, u64 cycles)
 	this_cpu_add(nvmm_cycles[c], cycles);
 }
 
+/* A per-CPU counter, summed over the CPUs. */
+unsigned long nvmm_sum(unsigned long __percpu *v);
+
 void nvmm_stats_init(void);
 void nvmm_stats_fini(void);
 

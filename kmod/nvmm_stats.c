@@ -29,7 +29,7 @@ static const char *const nvmm_count_names[NVMM_COUNT_MAX] = {
 	[NVMM_COUNT_YIELDS] = "spin_yields",
 };
 
-static unsigned long nvmm_sum(unsigned long __percpu *v)
+unsigned long nvmm_sum(unsigned long __percpu *v)
 {
 	unsigned long sum = 0;
 	int cpu;

@@ -102,14 +102,11 @@ DEFINE_PER_CPU(unsigned long, nvmm_x86_codes[NVMM_X86_NCODES]);
 void nvmm_x86_stats(struct seq_file *m)
 {
 	unsigned int i;
-	int cpu;
 
 	seq_printf(m, "tsc_khz %u\n", tsc_khz);
 	for (i = 0; i < NVMM_X86_NCODES; i++) {
-		unsigned long sum = 0;
+		unsigned long sum = nvmm_sum(&nvmm_x86_codes[i]);
 
-		for_each_possible_cpu(cpu)
-			sum += per_cpu(nvmm_x86_codes[i], cpu);
 		if (sum)
 			seq_printf(m, "exit_code_%#x %lu\n", i, sum);
 	}
